@@ -1,0 +1,164 @@
+"""The host-kind interface: what the scheduler asks of every kind of host.
+
+A host kind does I/O only: it starts attempts, reports what it observes, cancels, and
+reads logs. The scheduler owns states, timing and retries. All methods are coroutines and
+batch-oriented (one call for all of a host's jobs), so that a batch scheduler can answer
+with one ``squeue`` and an SSH host with one round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..spec import JobSpec
+from ..states import JobState
+
+
+@dataclass(frozen=True, slots=True)
+class StagedJob:
+    """Everything a host needs to start one attempt of a job.
+
+    ``workdir`` is the run directory *on that host* (shared by the run's jobs there);
+    files of the attempt are ``{stem}.log``, ``{stem}.exit``, ``{stem}.pid`` and the
+    wrapper ``{stem}.hflow.sh`` in it. ``base_dir`` is the local directory that the
+    workflow's relative script paths start from; ``local_run_dir`` is the coordinator's
+    run directory (source of ``stage_in`` files).
+    """
+
+    workflow: str
+    job: str
+    attempt: int
+    token: str
+    spec: JobSpec
+    workdir: str
+    stem: str
+    base_dir: Path
+    local_run_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A started attempt: enough to find it again after a coordinator restart."""
+
+    job: str
+    attempt: int
+    token: str
+    host: str
+    native_id: str | None
+    workdir: str
+    stem: str
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A fact seen on a host about one attempt."""
+
+    state: JobState
+    exit_code: int | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostConfig:
+    """Connection and policy settings of one named host (see ``hybridflow.config``)."""
+
+    name: str = "localhost"
+    kind: str | None = None
+    address: str | None = None
+    port: int | None = None
+    user: str | None = None
+    identity: str | None = None
+    known_hosts: str | None = None
+    insecure_host_key: bool = False
+    max_parallel: int | None = None
+    python: str | None = None
+    workdir: str | None = None  # root of remote run directories
+    options: Mapping[str, Any] = field(default_factory=dict)  # kind-specific (slurm: partition...)
+
+
+class Host(ABC):
+    """One host of one kind, for one run.
+
+    ``notify`` is called (from the event loop thread) whenever something happened that
+    the scheduler should look at now, e.g. a local process exited; hosts that can only
+    poll leave it alone and set :attr:`poll_interval`.
+    """
+
+    kind: ClassVar[str]
+    #: seconds between polls when nothing notifies; the scheduler may back off further
+    poll_interval: float = 2.0
+
+    def __init__(self, config: HostConfig, notify: Callable[[], None] | None = None) -> None:
+        self.config = config
+        self.name = config.name
+        self.notify = notify or (lambda: None)
+
+    @property
+    def max_parallel(self) -> int:
+        """How many attempts may be active on this host at once."""
+        return self.config.max_parallel or 100
+
+    def run_dir(self, workflow: str, local_run_dir: Path) -> str:
+        """The run directory on this host for a run whose local directory is given."""
+        return str(local_run_dir)
+
+    @abstractmethod
+    async def submit(self, jobs: Sequence[StagedJob]) -> list[Submission]:
+        """Start the attempts; raise :class:`~hybridflow.errors.HostError` on failure.
+
+        The attempts were recorded before this is called. Returns one submission per job
+        (same order).
+        """
+
+    @abstractmethod
+    async def poll(self, subs: Sequence[Submission]) -> dict[str, Observation]:
+        """Observe attempts, keyed by token. Missing tokens mean "no news"."""
+
+    @abstractmethod
+    async def cancel(self, subs: Sequence[Submission]) -> None:
+        """Stop the attempts (their whole process groups / batch jobs)."""
+
+    @abstractmethod
+    async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
+        """Bytes of the attempt's log from ``offset`` (at most ``limit``), and the new offset."""
+
+    async def recover(self, job: StagedJob) -> Submission | None:
+        """Find an attempt that was recorded but whose start was not confirmed.
+
+        Returns its submission when the host knows it (it was started), or None when it
+        never started, so that the scheduler may start it without starting it twice.
+        """
+        return None
+
+    async def finish(self, sub: Submission, obs: Observation) -> Observation:
+        """Called once an attempt finished (before descendants start): copy back outputs.
+
+        May turn a success into a failure (a missing stage-out file).
+        """
+        return obs
+
+    async def close(self) -> None:
+        """Release connections. The attempts themselves keep running."""
+
+    async def __aenter__(self) -> Host:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def gather_limited(coros: Sequence[Any], limit: int = 16) -> list[Any]:
+    """Run coroutines with at most ``limit`` at a time, results in order."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(coro: Any) -> Any:
+        async with semaphore:
+            return await coro
+
+    return list(await asyncio.gather(*(one(c) for c in coros)))

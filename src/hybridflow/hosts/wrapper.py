@@ -1,0 +1,85 @@
+"""The one job wrapper every kind runs: rendering it and building the payload line.
+
+The wrapper (``templates/job.sh``) changes to the run directory, writes its PID to
+``{stem}.pid``, activates the venv, runs the payload with stdout+stderr to ``{stem}.log``
+and writes the exit status to ``{stem}.exit`` (atomically, via rename). Completion is read
+from that file, never from a progress line. This is the one place where command lines for
+a shell are quoted.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import PurePosixPath
+from string import Template
+
+from .base import StagedJob
+
+NOTEBOOK_RUNNER = "run_notebook.py"
+
+
+def template_text(name: str) -> str:
+    return resources.files("hybridflow.hosts").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def payload_argv(job: StagedJob, script: str | None, python: str, notebook_runner: str) -> list[str] | str:
+    """The payload: an argv list, or for ``exec`` the user's shell line itself.
+
+    ``script`` is where the job's script is on the executing host; ``python`` the
+    interpreter for ``.py``/``.ipynb`` (``python`` when a venv is active).
+    """
+    spec = job.spec
+    if spec.exec is not None and not spec.script:
+        return spec.exec
+    assert script is not None
+    args = list(spec.script_args)
+    if script.endswith(".py"):
+        return [python, script, *args]
+    if script.endswith(".ipynb"):
+        return [python, notebook_runner, script, f"{job.stem}.out.ipynb"]
+    return ["bash", script, *args]
+
+
+def render(
+    job: StagedJob,
+    payload: Sequence[str] | str,
+    *,
+    workdir: str,
+    venv: str | None = None,
+    header: Sequence[str] = (),
+    environment: Mapping[str, str] | None = None,
+) -> str:
+    """The wrapper script text for one attempt."""
+    q = shlex.quote
+    base = PurePosixPath(workdir)
+    line = f"eval {q(payload)}" if isinstance(payload, str) else shlex.join(payload)
+    activate = f". {q(str(PurePosixPath(venv) / 'bin' / 'activate'))}" if venv else ""
+    env = {**job.env, **(environment or {})}
+    exports = "\n".join(f"export {key}={q(value)}" for key, value in env.items())
+    return Template(template_text("job.sh")).substitute(
+        header="\n".join(header),
+        workflow=q(job.workflow).replace("\n", " "),
+        workflow_q=q(job.workflow),
+        job=job.job,
+        job_q=q(job.job),
+        attempt=job.attempt,
+        token=job.token,
+        token_q=q(job.token),
+        workdir=q(workdir),
+        pidfile=q(str(base / f"{job.stem}.pid")),
+        logfile=q(str(base / f"{job.stem}.log")),
+        exitfile=q(str(base / f"{job.stem}.exit")),
+        environment=exports,
+        activate=activate,
+        payload=line,
+    )
+
+
+def parse_exit(text: str) -> int | None:
+    """The exit status in an exit file's text, None when empty or garbled."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None

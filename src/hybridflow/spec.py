@@ -1,0 +1,270 @@
+"""Workflow descriptions: :class:`JobSpec` and :class:`WorkflowSpec`, YAML in and out.
+
+The format is cloudmesh-cc's::
+
+    workflow:
+      nodes:
+        NAME: {kind: local, exec: "echo hi", label: "{name}", ...}
+      dependencies:
+        - a,b,c            # a→b, b→c; names expand: s[1-3]
+    colors: {status: {done: "#CCFFCC", ...}}
+
+plus optional top-level ``name:`` and ``hosts:``. Unknown node keys are kept in
+:attr:`JobSpec.args`; unknown top-level keys in :attr:`WorkflowSpec.options`.
+Loading is always ``yaml.safe_load``. Every problem raises :class:`SpecError` naming the
+file, the job and the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SpecError
+from .names import chain_edges, check_name
+
+#: node keys that are part of :class:`JobSpec` itself
+JOB_FIELDS = ("name", "kind", "host", "user", "script", "exec", "label", "venv", "shape", "style")
+#: node keys describing a previous run's state: written by :func:`to_document`, ignored on load
+STATE_FIELDS = ("status", "progress")
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """One declared job (a node of the workflow)."""
+
+    name: str
+    kind: str = "local"
+    host: str | None = None
+    user: str | None = None
+    script: str | None = None
+    exec: str | None = None
+    label: str | None = None
+    venv: str | None = None
+    shape: str | None = None
+    style: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def script_path(self) -> str | None:
+        """The script file named by :attr:`script` (its first word)."""
+        return shlex.split(self.script)[0] if self.script else None
+
+    @property
+    def script_args(self) -> list[str]:
+        """Arguments written after the script file in :attr:`script`."""
+        return shlex.split(self.script)[1:] if self.script else []
+
+    def to_dict(self) -> dict[str, Any]:
+        """The node as written in YAML (``None`` fields left out, args flattened in)."""
+        data: dict[str, Any] = {}
+        for key in JOB_FIELDS:
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        data.update(self.args)
+        return data
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping[str, Any]) -> JobSpec:
+        """Build from a YAML node; raises :class:`SpecError` naming the job and field."""
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise SpecError("a node must be a mapping of keys", job=str(name))
+        name = str(data.get("name") or name)
+        check_name_for(name)
+        values: dict[str, Any] = {}
+        args: dict[str, Any] = {}
+        for key, value in data.items():
+            key = str(key)
+            if key == "name" or key in STATE_FIELDS:
+                continue
+            if key in JOB_FIELDS:
+                if value is not None and not isinstance(value, (str, int, float)):
+                    raise SpecError("must be a string", job=name, field=key)
+                values[key] = None if value is None else str(value)
+            else:
+                args[key] = value
+        values.setdefault("kind", "local")
+        if not values["kind"]:
+            values["kind"] = "local"
+        return cls(name=name, args=args, **values)
+
+
+def check_name_for(name: str) -> None:
+    try:
+        check_name(name)
+    except SpecError as exc:
+        raise SpecError(exc.problem, job=name, field="name") from None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowSpec:
+    """A whole workflow: jobs in declaration order, edges parent→child, and options."""
+
+    name: str
+    jobs: Mapping[str, JobSpec] = field(default_factory=dict)
+    edges: tuple[tuple[str, str], ...] = ()
+    colors: Mapping[str, Any] = field(default_factory=dict)
+    hosts: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None  # the file it was loaded from
+    base_dir: str = "."  # scripts are resolved relative to this directory
+
+    def job(self, name: str) -> JobSpec:
+        return self.jobs[name]
+
+    def with_jobs(self, jobs: Iterable[JobSpec]) -> WorkflowSpec:
+        merged = dict(self.jobs)
+        for job in jobs:
+            merged[job.name] = job
+        return dataclasses.replace(self, jobs=merged)
+
+    def with_edges(self, edges: Iterable[tuple[str, str]]) -> WorkflowSpec:
+        known = list(self.edges)
+        for edge in edges:
+            if edge not in known:
+                known.append(edge)
+        return dataclasses.replace(self, edges=tuple(known))
+
+    def without_job(self, name: str) -> WorkflowSpec:
+        jobs = {k: v for k, v in self.jobs.items() if k != name}
+        edges = tuple(e for e in self.edges if name not in e)
+        return dataclasses.replace(self, jobs=jobs, edges=edges)
+
+    def resolve(self, path: str) -> Path:
+        """A path written in the workflow, made absolute against :attr:`base_dir`."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else (Path(self.base_dir) / candidate).resolve()
+
+
+def parse_dependencies(raw: Any, file: str | None = None) -> list[tuple[str, str]]:
+    """Edges of a ``dependencies`` value: a list of chains; ``{}``/missing means none."""
+    if raw in (None, {}, [], ""):
+        return []
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise SpecError("must be a list of 'a,b,c' chains", file=file, field="dependencies")
+    edges: list[tuple[str, str]] = []
+    for chain in raw:
+        if not isinstance(chain, str):
+            raise SpecError(f"chain {chain!r} must be a string", file=file, field="dependencies")
+        try:
+            edges.extend(chain_edges(chain))
+        except SpecError as exc:
+            raise SpecError(exc.problem, file=file, field="dependencies") from None
+    return edges
+
+
+def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str = ".") -> WorkflowSpec:
+    """Build a spec from a parsed YAML document (not yet validated: see ``validate``)."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("workflow"), Mapping):
+        raise SpecError("expected a top-level 'workflow:' mapping with 'nodes:'", file=file)
+    body = doc["workflow"]
+    nodes = body.get("nodes") or {}
+    if not isinstance(nodes, Mapping):
+        raise SpecError("must be a mapping of job name to job", file=file, field="nodes")
+    jobs: dict[str, JobSpec] = {}
+    for key, node in nodes.items():
+        try:
+            job = JobSpec.from_dict(str(key), node)
+        except SpecError as exc:
+            raise exc.with_file(file) if file else exc from None
+        if job.name in jobs:
+            raise SpecError("defined twice", file=file, job=job.name)
+        jobs[job.name] = job
+    edges = parse_dependencies(body.get("dependencies"), file)
+    name = str(doc.get("name") or body.get("name") or name)
+    try:
+        check_name(name)
+    except SpecError as exc:
+        raise SpecError(exc.problem.replace("job name", "workflow name"), file=file) from None
+    colors = doc.get("colors") or {}
+    hosts = doc.get("hosts") or {}
+    for key, value in (("colors", colors), ("hosts", hosts)):
+        if not isinstance(value, Mapping):
+            raise SpecError("must be a mapping", file=file, field=key)
+    options = {
+        k: v for k, v in doc.items() if k not in ("workflow", "colors", "hosts", "name")
+    }
+    options.update({k: v for k, v in body.items() if k not in ("nodes", "dependencies", "name")})
+    return WorkflowSpec(
+        name=name,
+        jobs=jobs,
+        edges=tuple(dict.fromkeys(edges)),
+        colors=dict(colors),
+        hosts=dict(hosts),
+        options=options,
+        source=file,
+        base_dir=base_dir,
+    )
+
+
+def parse_yaml(text: str, *, file: str | None = None) -> Any:
+    """``yaml.safe_load`` with syntax errors turned into one-line :class:`SpecError`."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise SpecError(f"YAML syntax error: {exc.problem}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML error: {exc}", file=file) from None
+
+
+def load(path: str | Path, *, name: str | None = None) -> WorkflowSpec:
+    """Read and validate a workflow file. The name defaults to the file's stem."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read: {exc.strerror}", file=file) from None
+    doc = parse_yaml(text, file=file)
+    spec = from_document(
+        doc, name=name or path.stem, file=file, base_dir=str(path.resolve().parent)
+    )
+    from .validate import validate
+
+    return validate(spec)
+
+
+def loads(text: str, *, name: str, base_dir: str = ".", file: str | None = None) -> WorkflowSpec:
+    """Parse and validate YAML text (an upload, say)."""
+    doc = parse_yaml(text, file=file)
+    spec = from_document(doc, name=name, file=file, base_dir=base_dir)
+    from .validate import validate
+
+    return validate(spec)
+
+
+def to_document(
+    spec: WorkflowSpec, states: Mapping[str, tuple[str, int]] | None = None
+) -> dict[str, Any]:
+    """The YAML document for ``spec``; with ``states``, each node gets status/progress."""
+    nodes: dict[str, Any] = {}
+    for job in spec.jobs.values():
+        node = job.to_dict()
+        if states and job.name in states:
+            node["status"], node["progress"] = states[job.name]
+        nodes[job.name] = node
+    doc: dict[str, Any] = {"name": spec.name}
+    doc["workflow"] = {"nodes": nodes, "dependencies": [f"{a},{b}" for a, b in spec.edges]}
+    if spec.colors:
+        doc["colors"] = dict(spec.colors)
+    if spec.hosts:
+        doc["hosts"] = dict(spec.hosts)
+    doc.update(spec.options)
+    return doc
+
+
+def dump_yaml(spec: WorkflowSpec, states: Mapping[str, tuple[str, int]] | None = None) -> str:
+    return yaml.safe_dump(to_document(spec, states), sort_keys=False, allow_unicode=True)

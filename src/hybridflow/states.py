@@ -1,0 +1,89 @@
+"""Job and workflow states, and the one table of allowed transitions.
+
+Names follow cloudmesh-cc where it had one (``ready``, ``running``, ``done``, ``failed``)
+so that its ``colors: status:`` maps apply unchanged. States only move forward within an
+attempt; a rerun starts a new attempt from ``ready``.
+
+A job the infrastructure lost (host unreachable, scheduler forgot it) becomes ``unknown``
+while it may still come back, ``lost`` once it is known to be gone: never silently
+``failed`` or ``done``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from .errors import StateError
+
+
+class JobState(StrEnum):
+    """State of one job in a run."""
+
+    READY = "ready"  # declared, waiting for its parents or a free slot
+    SUBMITTED = "submitted"  # attempt recorded and handed to the host
+    PENDING = "pending"  # accepted by a batch scheduler, waiting for resources
+    RUNNING = "running"
+    UNKNOWN = "unknown"  # the host cannot tell us right now (unreachable, vanished)
+    DONE = "done"
+    FAILED = "failed"  # the payload exited non-zero
+    TIMEOUT = "timeout"
+    CANCELED = "canceled"
+    SKIPPED = "skipped"  # an upstream job did not succeed
+    LOST = "lost"  # the infrastructure lost it (node failure, process vanished)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def is_active(self) -> bool:
+        """Handed to a host and not yet finished."""
+        return self in ACTIVE
+
+    @property
+    def is_unsuccessful(self) -> bool:
+        return self in TERMINAL and self is not JobState.DONE
+
+
+TERMINAL = frozenset(
+    {
+        JobState.DONE,
+        JobState.FAILED,
+        JobState.TIMEOUT,
+        JobState.CANCELED,
+        JobState.SKIPPED,
+        JobState.LOST,
+    }
+)
+ACTIVE = frozenset({JobState.SUBMITTED, JobState.PENDING, JobState.RUNNING, JobState.UNKNOWN})
+
+_FINISH = {JobState.DONE, JobState.FAILED, JobState.TIMEOUT, JobState.CANCELED, JobState.LOST}
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    JobState.READY: frozenset({JobState.SUBMITTED, JobState.SKIPPED, JobState.CANCELED}),
+    JobState.SUBMITTED: frozenset({JobState.PENDING, JobState.RUNNING, JobState.UNKNOWN} | _FINISH),
+    JobState.PENDING: frozenset({JobState.RUNNING, JobState.UNKNOWN} | _FINISH),
+    JobState.RUNNING: frozenset({JobState.UNKNOWN} | _FINISH),
+    JobState.UNKNOWN: frozenset({JobState.PENDING, JobState.RUNNING} | _FINISH),
+    JobState.DONE: frozenset(),
+    JobState.FAILED: frozenset(),
+    JobState.TIMEOUT: frozenset(),
+    JobState.CANCELED: frozenset(),
+    JobState.SKIPPED: frozenset(),
+    JobState.LOST: frozenset(),
+}
+
+
+def check_transition(job: str, old: JobState, new: JobState) -> None:
+    """Raise :class:`StateError` unless ``old -> new`` is allowed (same state is a no-op)."""
+    if old is not new and new not in TRANSITIONS[old]:
+        raise StateError(f"job '{job}': cannot go from {old} to {new}")
+
+
+class WorkflowState(StrEnum):
+    """State of a workflow run as a whole."""
+
+    DEFINED = "defined"  # never run
+    RUNNING = "running"
+    DONE = "done"  # every job done
+    FAILED = "failed"  # finished, some job did not succeed
+    CANCELED = "canceled"

@@ -1,0 +1,71 @@
+-- hybridflow state database, schema version 1 (PRAGMA user_version)
+CREATE TABLE IF NOT EXISTS workflows (
+    id               INTEGER PRIMARY KEY,
+    name             TEXT NOT NULL UNIQUE,
+    spec             TEXT NOT NULL,            -- JSON: colors, hosts, options, source, base_dir
+    state            TEXT NOT NULL DEFAULT 'defined',
+    run_dir          TEXT,
+    generation       INTEGER NOT NULL DEFAULT 0, -- bumped when jobs or edges change
+    created          REAL NOT NULL,
+    modified         REAL NOT NULL,
+    t0               REAL,                     -- run started
+    t1               REAL,                     -- run ended
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    lock_pid         INTEGER,
+    lock_ctime       REAL,                     -- process start time, guards against PID reuse
+    lock_host        TEXT
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    workflow_id INTEGER NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    position    INTEGER NOT NULL,
+    spec        TEXT NOT NULL,                 -- JSON of the node
+    state       TEXT NOT NULL DEFAULT 'ready',
+    progress    INTEGER NOT NULL DEFAULT 0,
+    message     TEXT,
+    attempt     INTEGER NOT NULL DEFAULT 0,
+    exit_code   INTEGER,
+    created     REAL NOT NULL,
+    modified    REAL NOT NULL,
+    tstart      REAL,
+    tend        REAL,
+    PRIMARY KEY (workflow_id, name)
+);
+CREATE TABLE IF NOT EXISTS edges (
+    workflow_id INTEGER NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+    parent      TEXT NOT NULL,
+    child       TEXT NOT NULL,
+    position    INTEGER NOT NULL,
+    PRIMARY KEY (workflow_id, parent, child)
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    id          INTEGER PRIMARY KEY,
+    workflow_id INTEGER NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+    job         TEXT NOT NULL,
+    number      INTEGER NOT NULL,
+    token       TEXT NOT NULL UNIQUE,
+    kind        TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    workdir     TEXT NOT NULL,
+    stem        TEXT NOT NULL,
+    native_id   TEXT,                          -- pid:ctime, Slurm job id... once known
+    state       TEXT NOT NULL,
+    exit_code   INTEGER,
+    log_offset  INTEGER NOT NULL DEFAULT 0,
+    created     REAL NOT NULL,
+    started     REAL,
+    ended       REAL,
+    message     TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_by_job ON attempts (workflow_id, job, number);
+CREATE TABLE IF NOT EXISTS events (
+    id          INTEGER PRIMARY KEY,
+    workflow_id INTEGER NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+    job         TEXT,
+    ts          REAL NOT NULL,
+    kind        TEXT NOT NULL,                 -- state | progress | workflow
+    state       TEXT,
+    progress    INTEGER,
+    message     TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_workflow ON events (workflow_id, id);
