@@ -11,7 +11,8 @@ The format is cloudmesh-cc's::
 
 plus optional top-level ``name:`` and ``hosts:``. Unknown node keys are kept in
 :attr:`JobSpec.args`; unknown top-level keys in :attr:`WorkflowSpec.options`.
-Loading is always ``yaml.safe_load``. Every problem raises :class:`SpecError` naming the
+A node key with brackets (``part[1-3]``) declares one job per expanded name, each with
+the same fields (a job tells which it is by ``$HF_JOB``). Loading is always ``yaml.safe_load``. Every problem raises :class:`SpecError` naming the
 file, the job and the field.
 """
 
@@ -27,7 +28,7 @@ from typing import Any
 import yaml
 
 from .errors import SpecError
-from .names import chain_edges, check_name
+from .names import chain_edges, check_name, expand
 
 #: node keys that are part of :class:`JobSpec` itself
 JOB_FIELDS = ("name", "kind", "host", "user", "script", "exec", "label", "venv", "shape", "style")
@@ -175,12 +176,15 @@ def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str
     jobs: dict[str, JobSpec] = {}
     for key, node in nodes.items():
         try:
-            job = JobSpec.from_dict(str(key), node)
+            names = expand(str(key)) if "[" in str(key) else [str(key)]
+            for name_ in names:
+                data = {k: v for k, v in (node or {}).items() if k != "name"} if len(names) > 1 else node
+                job = JobSpec.from_dict(name_, data)
+                if job.name in jobs:
+                    raise SpecError("defined twice", job=job.name)
+                jobs[job.name] = job
         except SpecError as exc:
             raise exc.with_file(file) if file else exc from None
-        if job.name in jobs:
-            raise SpecError("defined twice", file=file, job=job.name)
-        jobs[job.name] = job
     edges = parse_dependencies(body.get("dependencies"), file)
     name = str(doc.get("name") or body.get("name") or name)
     try:

@@ -93,6 +93,8 @@ class Host(ABC):
     kind: ClassVar[str]
     #: seconds between polls when nothing notifies; the scheduler may back off further
     poll_interval: float = 2.0
+    #: the state of an attempt right after a successful submit (batch kinds: PENDING)
+    submitted_state: ClassVar[JobState] = JobState.RUNNING
 
     def __init__(self, config: HostConfig, notify: Callable[[], None] | None = None) -> None:
         self.config = config
@@ -135,6 +137,9 @@ class Host(ABC):
         never started, so that the scheduler may start it without starting it twice.
         """
         return None
+
+    def reattach(self, sub: Submission) -> None:
+        """Resume watching an attempt started by an earlier coordinator (optional)."""
 
     async def finish(self, sub: Submission, obs: Observation) -> Observation:
         """Called once an attempt finished (before descendants start): copy back outputs.

@@ -2,7 +2,7 @@
 ${header}
 # hybridflow job wrapper: workflow ${workflow}, job ${job}, attempt ${attempt}, token ${token}
 cd ${workdir} || exit 97
-echo "$$" > ${pidfile}
+echo "$$$$" > ${pidfile}
 export HF_WORKFLOW=${workflow_q} HF_JOB=${job_q} HF_ATTEMPT=${attempt} HF_TOKEN=${token_q} HF_RUN_DIR=${workdir}
 ${environment}
 ${activate}

@@ -1,0 +1,167 @@
+"""The Python API: :class:`Workflow`, a handle on a workflow kept in the state database.
+
+Every change (``add_job``, ``add_dependencies``, ``remove_job``) is validated and written
+to the store at once, so it also reaches a run in progress, in this process or another::
+
+    from hybridflow import Workflow
+    wf = Workflow.load("examples/fanout/workflow.yaml")
+    wf.add_job("extra", exec="echo more")
+    wf.add_dependencies("end,extra")
+    wf.run()
+    print(wf.table())
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from . import config, render, spec as specs
+from .errors import NotFoundError, SpecError
+from .names import chain_edges
+from .policies import SchedulingPolicy
+from .scheduler import Engine
+from .snapshot import JobView, WorkflowView
+from .spec import JobSpec, WorkflowSpec
+from .states import WorkflowState
+from .store.sqlite import Store
+from .validate import validate
+
+
+def open_store(home: str | Path | None = None) -> Store:
+    """The store of ``home`` (default ``$HYBRIDFLOW_HOME``)."""
+    path = Path(home) / "hybridflow.db" if home else config.database_path()
+    return Store(path)
+
+
+class Workflow:
+    """A named workflow in the state database.
+
+    ``Workflow(name)`` opens it, creating an empty one when it does not exist yet.
+    """
+
+    def __init__(self, name: str, *, store: Store | None = None) -> None:
+        self.store = store or open_store()
+        self.name = name
+        if not self.store.exists(name):
+            self.store.save(validate(WorkflowSpec(name=name, base_dir=str(Path.cwd()))))
+
+    @classmethod
+    def load(cls, path: str | Path, *, name: str | None = None, store: Store | None = None) -> Workflow:
+        """Read a YAML file (cloudmesh-cc format), validate it and store it.
+
+        Raises :class:`~hybridflow.errors.SpecError`; nothing is stored then.
+        """
+        spec = specs.load(path, name=name)
+        return cls.from_spec(spec, store=store)
+
+    @classmethod
+    def from_spec(cls, spec: WorkflowSpec, *, store: Store | None = None) -> Workflow:
+        store = store or open_store()
+        store.save(validate(spec))
+        return cls(spec.name, store=store)
+
+    # -- the description -------------------------------------------------------------------
+
+    @property
+    def spec(self) -> WorkflowSpec:
+        return self.store.spec(self.name)
+
+    def add_job(self, name: str, *, kind: str = "local", **fields: Any) -> JobSpec:
+        """Add (or replace) a job; keys as in YAML (``exec``, ``script``, ``host``...).
+
+        Works while the workflow runs: the running coordinator starts it when ready.
+        """
+        job = JobSpec.from_dict(name, {"kind": kind, **fields})
+        current = self.spec
+        updated = validate(current.with_jobs([job]))
+        self.store.add_jobs(self.name, [updated.jobs[job.name]])
+        return updated.jobs[job.name]
+
+    def add_dependencies(self, *chains: str) -> None:
+        """Add edges from chains such as ``"a,b,c"`` (a→b→c) or ``"prep,train[1-3]"``."""
+        edges: list[tuple[str, str]] = []
+        for chain in chains:
+            edges.extend(chain_edges(chain))
+        current = self.spec
+        validate(current.with_edges(edges))
+        self.store.add_jobs(self.name, [], edges)
+
+    def remove_job(self, name: str) -> None:
+        """Remove a job that is not running, with its edges."""
+        self.store.remove_job(self.name, name)
+
+    def delete(self) -> None:
+        self.store.delete(self.name)
+
+    def __iter__(self) -> Iterator[JobView]:
+        return iter(self.status().jobs.values())
+
+    def __len__(self) -> int:
+        return len(self.spec.jobs)
+
+    def __getitem__(self, job: str) -> JobView:
+        try:
+            return self.status().jobs[job]
+        except KeyError:
+            raise NotFoundError(f"workflow '{self.name}' has no job '{job}'") from None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def engine(
+        self,
+        *,
+        parallel: bool = True,
+        policy: SchedulingPolicy | None = None,
+        workdir: str | Path | None = None,
+        on_update: Callable[[Engine], None] | None = None,
+    ) -> Engine:
+        return Engine(self.store, self.name, policy=policy, sequential=not parallel, run_dir=workdir,
+                      on_update=on_update)
+
+    def run(self, parallel: bool = True, **options: Any) -> WorkflowState:
+        """Run (or resume) the workflow to the end; returns its final state.
+
+        Jobs that already succeeded are not run again; failed, canceled and skipped ones
+        are. Attempts still running from a coordinator that died are re-attached.
+        """
+        return asyncio.run(self.engine(parallel=parallel, **options).run())
+
+    def cancel(self) -> bool:
+        """Ask the running coordinator (any process) to cancel; False if none runs."""
+        return self.store.request_cancel(self.name)
+
+    # -- looking at it ---------------------------------------------------------------------
+
+    def status(self) -> WorkflowView:
+        return self.store.view(self.name)
+
+    def table(self) -> Table:
+        return render.status_table(self.status())
+
+    def graph(self, path: str | Path, format: str | None = None) -> Path:
+        """Write the graph as SVG, DOT or Mermaid (chosen by ``format`` or the suffix)."""
+        path = Path(path)
+        fmt = format or {".dot": "dot", ".gv": "dot", ".mmd": "mermaid"}.get(path.suffix, "svg")
+        writers = {"svg": render.to_svg, "dot": render.to_dot, "mermaid": render.to_mermaid}
+        if fmt not in writers:
+            raise SpecError(f"unknown graph format '{fmt}' (valid: dot, mermaid, svg)")
+        path.write_text(writers[fmt](self.status()), encoding="utf-8")
+        return path
+
+    def save(self, path: str | Path) -> Path:
+        """Export with state: YAML (loads back as the same workflow) or ``.json``."""
+        path = Path(path)
+        view = self.status()
+        if path.suffix == ".json":
+            path.write_text(render.to_json(view), encoding="utf-8")
+        else:
+            states = {name: (job.state.value, job.progress) for name, job in view.jobs.items()}
+            spec = dataclasses.replace(view.spec)
+            path.write_text(specs.dump_yaml(spec, states), encoding="utf-8")
+        return path

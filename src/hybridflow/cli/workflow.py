@@ -1,0 +1,220 @@
+"""``hflow workflow ...``: add, list, delete, run, status, graph, cancel, save."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+import yaml
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from .. import render
+from ..api import Workflow, open_store
+from ..errors import NotFoundError, SpecError
+from ..names import split_list
+from ..states import WorkflowState
+from .display import LiveRun
+
+app = typer.Typer(no_args_is_help=True)
+out = Console(highlight=False)
+
+EXIT_FAILED = 1
+EXIT_CANCELED = 130
+
+
+class Output(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+class GraphFormat(StrEnum):
+    svg = "svg"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+def _names(text: str) -> list[str]:
+    """NAME arguments accept comma lists with bracket expansion: ``wf[1-3],other``."""
+    return split_list(text)
+
+
+def _parse_args(args: list[str]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or not key:
+            raise SpecError(f"argument {arg!r} is not KEY=VALUE")
+        fields[key] = value
+    return fields
+
+
+def _is_file(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) and Path(name).is_file()
+
+
+@app.command()
+def add(
+    args: list[str] = typer.Argument(None, help="Job fields as KEY=VALUE (exec=..., script=..., kind=...)."),
+    name: str = typer.Option("workflow", "--name", "-n", help="Workflow name."),
+    job: str = typer.Option(None, "--job", "-j", help="Job name(s), e.g. 'fetch' or 'train[1-3]'."),
+    filename: Path = typer.Option(None, "--filename", "-f", help="Load a workflow YAML file."),
+) -> None:
+    """Add a workflow from a YAML file, or add job(s) to a workflow."""
+    store = open_store()
+    if filename is not None:
+        wf = Workflow.load(filename, name=name if name != "workflow" else None, store=store)
+        out.print(f"added workflow [bold]{wf.name}[/] ({len(wf)} jobs)")
+        return
+    if not job:
+        raise SpecError("give --filename FILE, or --job NAME with KEY=VALUE fields")
+    wf = Workflow(name, store=store)
+    fields = _parse_args(args or [])
+    for job_name in _names(job):
+        wf.add_job(job_name, **fields)
+    out.print(f"workflow [bold]{wf.name}[/]: added {', '.join(_names(job))}")
+
+
+@app.command()
+def dependencies(
+    name: str = typer.Argument(..., help="Workflow name."),
+    chains: list[str] = typer.Argument(..., help="Chains such as 'a,b,c' (a→b→c)."),
+) -> None:
+    """Add dependencies to a workflow."""
+    Workflow(_existing(name), store=open_store()).add_dependencies(*chains)
+    out.print(f"workflow [bold]{name}[/]: added {', '.join(chains)}")
+
+
+def _existing(name: str) -> str:
+    if not open_store().exists(name):
+        raise NotFoundError(f"no workflow named '{name}'")
+    return name
+
+
+@app.command()
+def delete(
+    name: str = typer.Argument(..., help="Workflow name(s)."),
+    job: str = typer.Option(None, "--job", "-j", help="Delete only these job(s)."),
+) -> None:
+    """Delete workflows, or jobs of a workflow."""
+    store = open_store()
+    for wf_name in _names(name):
+        wf = Workflow(_existing(wf_name), store=store)
+        if job:
+            for job_name in _names(job):
+                wf.remove_job(job_name)
+            out.print(f"workflow [bold]{wf_name}[/]: deleted {job}")
+        else:
+            wf.delete()
+            out.print(f"deleted workflow [bold]{wf_name}[/]")
+
+
+@app.command("list")
+def list_() -> None:
+    """List stored workflows with their state and job counts."""
+    store = open_store()
+    table = Table("workflow", "state", "jobs", "states", "run dir")
+    for name in store.names():
+        view = store.view(name)
+        counts = ", ".join(f"{s} {n}" for s, n in sorted(view.counts().items()))
+        state = f"{view.state.value} (pid {view.running_pid})" if view.running_pid else view.state.value
+        table.add_row(name, state, str(len(view.jobs)), counts, view.run_dir or "")
+    out.print(table)
+
+
+@app.command()
+def run(
+    name: str = typer.Argument(..., help="Workflow name, or a YAML file to add and run."),
+    sequential: bool = typer.Option(False, "--sequential", help="One job at a time, in topological order."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Re-attach to attempts of an interrupted run."),
+    workdir: Path = typer.Option(None, "--workdir", "-w", help="Run directory (default $HYBRIDFLOW_HOME/runs/NAME)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No live display; print the final table only."),
+) -> None:
+    """Run (or resume) a workflow; exits 1 if a job failed, 130 when canceled."""
+    store = open_store()
+    if _is_file(name):
+        wf = Workflow.load(name, store=store)
+    else:
+        wf = Workflow(_existing(name), store=store)
+    engine = wf.engine(parallel=not sequential, workdir=workdir)
+    state = asyncio.run(_run_live(engine, quiet=quiet))
+    out.print(render.status_table(wf.status()))
+    if state is WorkflowState.CANCELED:
+        out.print("[yellow]canceled[/]")
+        raise typer.Exit(EXIT_CANCELED)
+    if state is not WorkflowState.DONE:
+        raise typer.Exit(EXIT_FAILED)
+
+
+async def _run_live(engine, *, quiet: bool) -> WorkflowState:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, engine.request_cancel)
+        except (NotImplementedError, RuntimeError):
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(engine.request_cancel))
+    if quiet or not out.is_terminal:
+        return await engine.run()
+    with Live(LiveRun(engine), console=out, refresh_per_second=4, transient=True):
+        return await engine.run()
+
+
+@app.command()
+def status(
+    name: str = typer.Argument(..., help="Workflow name(s)."),
+    output: Output = typer.Option(Output.table, "--output", "-o", help="table, json or yaml."),
+) -> None:
+    """Show the state of every job (readable while a run goes on)."""
+    store = open_store()
+    views = [store.view(_existing(n)) for n in _names(name)]
+    if output is Output.table:
+        for view in views:
+            out.print(render.status_table(view))
+        return
+    data = [render.to_json_dict(view) for view in views]
+    payload = data[0] if len(data) == 1 else data
+    if output is Output.json:
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        sys.stdout.write(yaml.safe_dump(payload, sort_keys=False))
+
+
+@app.command()
+def graph(
+    name: str = typer.Argument(..., help="Workflow name."),
+    format: GraphFormat = typer.Option(GraphFormat.svg, "--format", help="svg, dot or mermaid."),
+    output: Path = typer.Option(None, "--output", "-o", help="File to write (default NAME.svg/.dot/.mmd)."),
+) -> None:
+    """Render the workflow graph, nodes coloured by state."""
+    wf = Workflow(_existing(name), store=open_store())
+    suffix = {"svg": ".svg", "dot": ".dot", "mermaid": ".mmd"}[format.value]
+    path = wf.graph(output or Path(f"{name}{suffix}"), format=format.value)
+    out.print(f"wrote {path}")
+
+
+@app.command()
+def save(
+    name: str = typer.Argument(..., help="Workflow name."),
+    path: Path = typer.Argument(..., help="Target file: .yaml (with state) or .json."),
+) -> None:
+    """Export a workflow with its state."""
+    Workflow(_existing(name), store=open_store()).save(path)
+    out.print(f"wrote {path}")
+
+
+@app.command()
+def cancel(name: str = typer.Argument(..., help="Workflow name(s).")) -> None:
+    """Cancel a run going on in another terminal."""
+    store = open_store()
+    for wf_name in _names(name):
+        if Workflow(_existing(wf_name), store=store).cancel():
+            out.print(f"cancel requested for [bold]{wf_name}[/]")
+        else:
+            out.print(f"workflow [bold]{wf_name}[/] is not running")

@@ -1,0 +1,226 @@
+"""Putting attempts on a host and bringing their outputs back, through a :class:`Shell`.
+
+Shared by every kind that runs the wrapper somewhere else than the coordinator's process
+(ssh, slurm, lsf, wsl). Layout of a run directory on a host::
+
+    WORKDIR/{stem}.hflow.sh   the rendered wrapper      WORKDIR/{stem}.log   stdout+stderr
+    WORKDIR/{stem}.pid        written by the wrapper    WORKDIR/{stem}.exit  exit status
+    WORKDIR/{stem}.cancel     written by cancel         WORKDIR/.hflow/      notebook runner
+    WORKDIR/<script path>     the job's script, at its path relative to the workflow
+
+``stage_in``/``stage_out`` node keys are lists (or one string) of paths relative to the
+run directory, globs allowed; inputs come from the coordinator's run directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..errors import HostError
+from ..spec import JobSpec
+from ..states import JobState
+from . import wrapper
+from .base import Observation, StagedJob, Submission, gather_limited
+from .shell import Shell
+
+log = logging.getLogger(__name__)
+
+RUNNER_DIR = ".hflow"
+#: a function giving extra header lines (``#SBATCH ...``) for a job in an absolute workdir
+HeaderFn = Callable[[StagedJob, str], Sequence[str]]
+
+
+def stage_list(spec: JobSpec, key: str) -> list[str]:
+    """The ``stage_in``/``stage_out`` entries of a job; SpecError-worthy values raise ValueError."""
+    raw: Any = spec.args.get(key)
+    if raw in (None, "", []):
+        return []
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        raise ValueError("must be a path or a list of paths")
+    for item in items:
+        path = PurePosixPath(item)
+        if path.is_absolute() or ".." in path.parts:
+            raise ValueError(f"'{item}' must be relative to the run directory, without '..'")
+    return list(items)
+
+
+def script_target(spec: JobSpec) -> str | None:
+    """Where the job's script goes, relative to the host's run directory."""
+    script = spec.script_path
+    if not script:
+        return None
+    path = PurePosixPath(script)
+    if path.is_absolute() or ".." in path.parts:
+        return path.name
+    return str(path)
+
+
+def files(workdir: str, stem: str) -> dict[str, str]:
+    """Absolute paths of an attempt's files on its host."""
+    base = PurePosixPath(workdir)
+    return {ext: str(base / f"{stem}.{ext}") for ext in ("hflow.sh", "log", "pid", "exit", "cancel")}
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A staged attempt: its absolute run directory and wrapper path on the host."""
+
+    job: StagedJob
+    workdir: str
+    wrapper: str
+
+
+async def prepare(
+    shell: Shell,
+    jobs: Sequence[StagedJob],
+    *,
+    python: str,
+    header: HeaderFn | None = None,
+) -> list[Prepared]:
+    """Create run directories, copy scripts, notebook runner and stage_in files, write wrappers.
+
+    Raises :class:`HostError` (permanent) when a stage_in file is missing, transient ones
+    from the transport.
+    """
+    workdirs = {job.workdir: await shell.resolve(job.workdir) for job in jobs}
+    for absolute in set(workdirs.values()):
+        await shell.makedirs(absolute)
+    started: dict[str, asyncio.Task[Any]] = {}
+
+    async def once(target: str, action: Callable[[], Any]) -> None:
+        """Do ``action`` for ``target`` once; concurrent callers wait for the same task."""
+        if target not in started:
+            started[target] = asyncio.ensure_future(action())
+        await started[target]
+
+    async def one(job: StagedJob) -> Prepared:
+        workdir = workdirs[job.workdir]
+        base = PurePosixPath(workdir)
+        await stage_in(shell, job, workdir)
+        script = None
+        target = script_target(job.spec)
+        if target is not None:
+            local = (job.base_dir / (job.spec.script_path or "")).resolve()
+            script = str(base / target)
+            if PurePosixPath(target).parent != PurePosixPath("."):
+                await once(str(PurePosixPath(script).parent), lambda: shell.makedirs(str(PurePosixPath(script).parent)))
+            await once(script, lambda: shell.put(local, script))
+        runner = str(base / RUNNER_DIR / wrapper.NOTEBOOK_RUNNER)
+        if script is not None and script.endswith(".ipynb"):
+            text = wrapper.template_text(wrapper.NOTEBOOK_RUNNER).encode()
+            await once(str(base / RUNNER_DIR), lambda: shell.makedirs(str(base / RUNNER_DIR)))
+            await once(runner, lambda: shell.write_bytes(runner, text))
+        interpreter = "python" if job.spec.venv else python
+        payload = wrapper.payload_argv(job, script, interpreter, runner)
+        lines = list(header(job, workdir)) if header else []
+        text = wrapper.render(job, payload, workdir=workdir, venv=job.spec.venv, header=lines)
+        path = files(workdir, job.stem)["hflow.sh"]
+        await shell.write_bytes(path, text.encode(), 0o755)
+        return Prepared(job, workdir, path)
+
+    return await gather_limited([one(job) for job in jobs], limit=16)
+
+
+async def stage_in(shell: Shell, job: StagedJob, workdir: str) -> None:
+    """Copy the job's ``stage_in`` files from the coordinator's run directory."""
+    try:
+        patterns = stage_list(job.spec, "stage_in")
+    except ValueError as exc:
+        raise HostError(f"job '{job.job}': stage_in {exc}") from None
+    for pattern in patterns:
+        matches = sorted(job.local_run_dir.glob(pattern))
+        if not matches:
+            raise HostError(f"job '{job.job}': stage_in file '{pattern}' not found in {job.local_run_dir}")
+        for local in matches:
+            relative = local.relative_to(job.local_run_dir).as_posix()
+            target = str(PurePosixPath(workdir) / relative)
+            if "/" in relative:
+                await shell.makedirs(str(PurePosixPath(target).parent))
+            await shell.put(local, target)
+            log.debug("stage_in %s: %s -> %s:%s", job.job, local, shell.label, target)
+
+
+async def stage_out(shell: Shell, spec: JobSpec, sub: Submission, workdir: str, local_run_dir: Path,
+                    obs: Observation) -> Observation:
+    """Copy the ``stage_out`` files back; a missing one turns success into FAILED naming it."""
+    try:
+        patterns = stage_list(spec, "stage_out")
+    except ValueError as exc:
+        return Observation(JobState.FAILED, obs.exit_code, f"stage_out {exc}")
+    for pattern in patterns:
+        matches = await shell.glob(workdir, pattern)
+        if not matches:
+            message = f"stage_out file '{pattern}' missing in {shell.label}:{workdir}"
+            log.warning("job %s: %s", sub.job, message)
+            return Observation(JobState.FAILED, obs.exit_code, message)
+        for relative in matches:
+            await shell.get(str(PurePosixPath(workdir) / relative), local_run_dir / relative)
+            log.debug("stage_out %s: %s:%s -> %s", sub.job, shell.label, relative, local_run_dir)
+    return obs
+
+
+#: one command reporting on many attempts. Args: triples WORKDIR STEM PID ("-": do not
+#: check the process). Prints "INDEX exit N", "INDEX run PID", "INDEX cancel",
+#: "INDEX gone" (process dead, no exit file), "INDEX none" (never started: no pid file).
+PROBE = r"""
+i=0
+while [ "$#" -ge 3 ]; do
+  d=$1 s=$2 p=$3; shift 3
+  if [ -f "$d/$s.exit" ]; then printf '%s exit %s\n' "$i" "$(cat "$d/$s.exit")"
+  elif [ "$p" = "-" ]; then printf '%s none\n' "$i"
+  else
+    [ -n "$p" ] || p=$(cat "$d/$s.pid" 2>/dev/null)
+    alive=
+    if [ -n "$p" ]; then
+      if [ -r "/proc/$p/cmdline" ]; then
+        case "$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" in *"$s.hflow.sh"*) alive=1 ;; esac
+      elif kill -0 "$p" 2>/dev/null; then alive=1
+      fi
+    fi
+    if [ -n "$alive" ]; then printf '%s run %s\n' "$i" "$p"
+    elif [ -f "$d/$s.exit" ]; then printf '%s exit %s\n' "$i" "$(cat "$d/$s.exit")"
+    elif [ -f "$d/$s.cancel" ]; then printf '%s cancel\n' "$i"
+    elif [ -n "$p" ]; then printf '%s gone %s\n' "$i" "$p"
+    else printf '%s none\n' "$i"
+    fi
+  fi
+  i=$((i + 1))
+done
+"""
+
+
+async def probe(shell: Shell, items: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """Run :data:`PROBE` once for ``(workdir, stem, pid)`` triples; ``(word, value)`` each.
+
+    Entries the output lacks come back as ``("unknown", "")``.
+    """
+    if not items:
+        return []
+    argv = ["bash", "-c", PROBE, "hflow-probe"]
+    for workdir, stem, pid in items:
+        argv += [workdir, stem, pid]
+    result = await shell.run(argv)
+    found: list[tuple[str, str]] = [("unknown", "")] * len(items)
+    for line in result.out.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) >= 2 and parts[0].isdigit() and int(parts[0]) < len(items):
+            found[int(parts[0])] = (parts[1], parts[2] if len(parts) > 2 else "")
+    if not result.ok:
+        log.warning("probe on %s exited %s: %s", shell.label, result.returncode, result.err)
+    return found
+
+
+def exit_observation(text: str) -> Observation:
+    """The observation for an exit file's content."""
+    code = wrapper.parse_exit(text)
+    if code is None:
+        return Observation(JobState.UNKNOWN, None, "exit file unreadable")
+    if code == 0:
+        return Observation(JobState.DONE, 0)
+    return Observation(JobState.FAILED, code, f"exit code {code}")

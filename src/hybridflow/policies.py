@@ -1,0 +1,63 @@
+"""Scheduling policies: which ready jobs to start now. Pluggable: pass your own to the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Protocol
+
+
+class SchedulingPolicy(Protocol):
+    """Chooses jobs to start among the ready ones.
+
+    ``ready`` is in the order jobs became ready; ``host_of(job)`` names the job's host and
+    ``slots[host]`` how many more attempts that host accepts now (never exceed it);
+    ``running`` counts the run's active attempts; ``order(job)`` is the job's position in
+    a topological order.
+    """
+
+    def select(
+        self,
+        ready: Sequence[str],
+        host_of: Callable[[str], Hashable],
+        slots: Mapping[Hashable, int],
+        running: int,
+        order: Callable[[str], int],
+    ) -> list[str]: ...
+
+
+class ParallelPolicy:
+    """Start every ready job whose host has a free slot, first ready first."""
+
+    def select(
+        self,
+        ready: Sequence[str],
+        host_of: Callable[[str], Hashable],
+        slots: Mapping[Hashable, int],
+        running: int,
+        order: Callable[[str], int],
+    ) -> list[str]:
+        free = dict(slots)
+        chosen: list[str] = []
+        for job in ready:
+            host = host_of(job)
+            if free.get(host, 0) > 0:
+                free[host] -= 1
+                chosen.append(job)
+        return chosen
+
+
+class SequentialPolicy:
+    """One job at a time, in topological order (ties broken by name)."""
+
+    def select(
+        self,
+        ready: Sequence[str],
+        host_of: Callable[[str], Hashable],
+        slots: Mapping[Hashable, int],
+        running: int,
+        order: Callable[[str], int],
+    ) -> list[str]:
+        if running or not ready:
+            return []
+        job = min(ready, key=order)
+        return [job] if slots.get(host_of(job), 0) > 0 else []

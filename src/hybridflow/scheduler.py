@@ -1,0 +1,501 @@
+"""The engine: a testable :meth:`Engine.tick` and the loop around it.
+
+One tick reads control requests (cancel, jobs added by other processes), polls each host
+that is due once for all its attempts, mines progress from logs, decides which jobs start
+(through a pluggable :class:`~hybridflow.policies.SchedulingPolicy`), writes the round in
+one transaction, and only then starts the new attempts. Local exits wake the loop at
+once; remote hosts are polled with a back-off.
+
+Crash safety: an attempt is recorded (with a unique token) before its host is asked to
+start it. A restarted engine re-attaches to recorded attempts: by native id when it was
+stored, otherwise by asking the host to find the token (``Host.recover``); only an
+attempt the host never saw is started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import config, dag
+from .errors import HostError
+from .hosts import host_class
+from .hosts.base import Host, Observation, StagedJob, Submission
+from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
+from .progress import LogMiner
+from .spec import JobSpec, WorkflowSpec
+from .states import JobState, WorkflowState
+from .store.sqlite import Store
+
+log = logging.getLogger(__name__)
+
+CONTROL_INTERVAL = 0.5  # seconds between reads of cancel requests when nothing else happens
+LOG_INTERVAL = 0.5  # seconds between log reads of one running attempt
+MAX_POLL_INTERVAL = 30.0
+
+
+@dataclass
+class Active:
+    """An attempt handed to a host and not finished."""
+
+    staged: StagedJob
+    host_key: Hashable
+    state: JobState
+    sub: Submission | None = None
+    miner: LogMiner = field(default_factory=LogMiner)
+    next_log_read: float = 0.0
+
+
+@dataclass
+class HostSlot:
+    """A host instance of the run and its polling rhythm."""
+
+    host: Host
+    interval: float
+    next_poll: float = 0.0
+    notified: bool = False
+
+
+def stem_for(job: str, attempt: int) -> str:
+    """File stem of an attempt's files: ``NAME`` first, then ``NAME.attemptN``."""
+    return job if attempt <= 1 else f"{job}.attempt{attempt}"
+
+
+class Engine:
+    """Runs one stored workflow to completion (or cancellation)."""
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        *,
+        policy: SchedulingPolicy | None = None,
+        sequential: bool = False,
+        run_dir: str | Path | None = None,
+        on_update: Callable[[Engine], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.policy: SchedulingPolicy = policy or (SequentialPolicy() if sequential else ParallelPolicy())
+        self.explicit_run_dir = Path(run_dir).resolve() if run_dir else None
+        self.on_update = on_update
+        self.states: dict[str, JobState] = {}
+        self.progress: dict[str, int] = {}
+        self.active: dict[str, Active] = {}
+        self.ready: dict[str, None] = {}  # insertion-ordered set
+        self.hosts: dict[Hashable, HostSlot] = {}
+        self._writes: list[Callable[[], None]] = []
+        self._cancel = False
+        self._generation = -1
+        self._wake: asyncio.Event | None = None
+
+    # -- public ----------------------------------------------------------------------------
+
+    def request_cancel(self) -> None:
+        """Stop starting jobs and cancel the running ones (safe from a signal handler)."""
+        self._cancel = True
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self) -> WorkflowState:
+        """Run until every job finished; returns the workflow's final state."""
+        self._wake = asyncio.Event()
+        self.wid = self.store.acquire(self.name)
+        try:
+            await self._start()
+            while True:
+                finished = await self.tick()
+                if finished:
+                    break
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._next_wait())
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+            state = self._final_state()
+            self._writes.append(lambda: self.store.end_run(self.wid, state))
+            self._flush()
+            return state
+        finally:
+            for slot in self.hosts.values():
+                await slot.host.close()
+            self.store.release(self.wid)
+
+    # -- start and resume ------------------------------------------------------------------
+
+    def reset_set(self, states: dict[str, JobState]) -> set[str]:
+        """Jobs to run again in this run: by default every job that did not succeed."""
+        return {job for job, state in states.items() if state.is_unsuccessful}
+
+    async def _start(self) -> None:
+        view = self.store.view(self.name)
+        self.spec: WorkflowSpec = view.spec
+        self.run_dir = self.explicit_run_dir or Path(view.run_dir or config.default_run_dir(self.name))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._generation, _ = self.store.generation(self.wid)
+        states = {name: job.state for name, job in view.jobs.items()}
+        self.attempts = {name: job.attempt for name, job in view.jobs.items()}
+        self.progress = {name: job.progress for name, job in view.jobs.items()}
+        reset = self.reset_set(states)
+        fresh = view.state is not WorkflowState.RUNNING
+        with self.store.transaction():
+            self.store.start_run(self.wid, str(self.run_dir), reset, fresh=fresh)
+        for job in reset:
+            states[job] = JobState.READY
+            self.progress[job] = 0
+        self.states = states
+        self.graph = dag.build(self.spec.jobs, self.spec.edges)
+        self._order = {job: i for i, job in enumerate(dag.topological_order(self.graph))}
+        await self._reattach()
+        self._waiting = {
+            job: sum(1 for p in self.graph.predecessors(job) if self.states[p] is not JobState.DONE)
+            for job in self.graph.nodes
+        }
+        for job in self.graph.nodes:
+            self._consider(job)
+
+    async def _reattach(self) -> None:
+        for attempt in self.store.open_attempts(self.wid):
+            job = attempt.job
+            if job not in self.spec.jobs:
+                continue
+            staged = self._staged(job, attempt.number, attempt.token)
+            key, slot = self._host(self.spec.jobs[job])
+            active = Active(staged, key, JobState(attempt.state), miner=LogMiner(attempt.log_offset))
+            if attempt.native_id:
+                active.sub = Submission(job, attempt.number, attempt.token, slot.host.name, attempt.native_id,
+                                        attempt.workdir, attempt.stem)
+                slot.host.reattach(active.sub)
+            self.active[job] = active
+            self.states[job] = active.state
+            log.info("re-attaching job %s attempt %d (%s)", job, attempt.number, attempt.native_id or "unconfirmed")
+
+    # -- one tick --------------------------------------------------------------------------
+
+    async def tick(self) -> bool:
+        """One scheduling round; returns True when the run is over."""
+        generation, cancel = self.store.generation(self.wid)
+        if generation != self._generation:
+            self._reload(generation)
+        if cancel or self._cancel:
+            await self._cancel_all()
+            return True
+        now = time.monotonic()
+        await self._confirm_unsubmitted()
+        await self._observe(now)
+        staged = self._select()
+        self._flush()
+        await self._submit(staged)
+        self._flush()
+        if self.on_update is not None:
+            self.on_update(self)
+        return not self.active and not self.ready
+
+    def _next_wait(self) -> float:
+        now = time.monotonic()
+        waits = [CONTROL_INTERVAL]
+        for key, slot in self.hosts.items():
+            if any(a.host_key == key for a in self.active.values()):
+                waits.append(slot.next_poll - now)
+        if any(a.state is JobState.RUNNING for a in self.active.values()):
+            waits.append(LOG_INTERVAL)
+        return max(0.0, min(waits))
+
+    async def _confirm_unsubmitted(self) -> None:
+        """Attempts recorded but not confirmed: find them by token or start them now."""
+        for job, active in list(self.active.items()):
+            if active.sub is not None:
+                continue
+            slot = self.hosts[active.host_key]
+            try:
+                sub = await slot.host.recover(active.staged)
+            except HostError as exc:
+                log.warning("job %s: cannot look up attempt %s: %s", job, active.staged.token, exc)
+                continue
+            if sub is not None:
+                active.sub = sub
+                slot.host.reattach(sub)
+                self._write_native(active)
+            else:
+                await self._submit([active.staged], record=False)
+
+    async def _observe(self, now: float) -> None:
+        by_host: dict[Hashable, list[Active]] = {}
+        for active in self.active.values():
+            if active.sub is not None:
+                by_host.setdefault(active.host_key, []).append(active)
+        for key, actives in by_host.items():
+            slot = self.hosts[key]
+            if not slot.notified and now < slot.next_poll:
+                continue
+            slot.notified = False
+            try:
+                observed = await slot.host.poll([a.sub for a in actives if a.sub])
+            except HostError as exc:
+                log.warning("host %s: poll failed: %s", slot.host.name, exc)
+                observed = {a.staged.token: Observation(JobState.UNKNOWN, message=str(exc)) for a in actives}
+            changed = False
+            for active in actives:
+                obs = observed.get(active.staged.token)
+                if obs is not None and obs.state is not active.state:
+                    changed = True
+                    await self._apply(active, obs)
+            for active in actives:
+                if active.staged.job in self.active and active.state is JobState.RUNNING and now >= active.next_log_read:
+                    await self._mine(active)
+                    active.next_log_read = now + LOG_INTERVAL
+            slot.interval = slot.host.poll_interval if changed else min(slot.interval * 1.5, MAX_POLL_INTERVAL)
+            slot.next_poll = now + slot.interval
+
+    async def _mine(self, active: Active) -> None:
+        assert active.sub is not None
+        slot = self.hosts[active.host_key]
+        try:
+            data, _ = await slot.host.read_log(active.sub, active.miner.read_offset)
+        except HostError as exc:
+            log.debug("job %s: log not readable now: %s", active.staged.job, exc)
+            return
+        if not data:
+            return
+        mark = active.miner.feed(data)
+        job, token, offset = active.staged.job, active.staged.token, active.miner.line_offset
+        self._writes.append(lambda: self.store.update_attempt(token, log_offset=offset))
+        if mark is not None and mark.progress is not None and mark.progress != self.progress.get(job):
+            self.progress[job] = value = mark.progress
+            self._writes.append(lambda: self.store.set_progress(self.wid, job, value, mark.message))
+
+    async def _apply(self, active: Active, obs: Observation) -> None:
+        job, token = active.staged.job, active.staged.token
+        if obs.state.is_terminal:
+            if obs.state is not JobState.CANCELED:
+                await self._mine(active)
+            if obs.state is JobState.DONE and active.sub is not None:
+                obs = await self.hosts[active.host_key].host.finish(active.sub, obs)
+            self._finish(job, obs)
+            return
+        active.state = obs.state
+        self.states[job] = obs.state
+        self._writes.append(lambda: self._record(job, token, obs))
+
+    def _record(self, job: str, token: str, obs: Observation) -> None:
+        now = time.time()
+        self.store.set_job_state(self.wid, job, obs.state, message=obs.message, exit_code=obs.exit_code, ts=now)
+        fields: dict[str, object] = {"state": obs.state, "message": obs.message}
+        if obs.state is JobState.RUNNING:
+            fields["started"] = now
+        if obs.state.is_terminal:
+            fields.update(ended=now, exit_code=obs.exit_code)
+        self.store.update_attempt(token, **fields)
+
+    def _finish(self, job: str, obs: Observation) -> None:
+        """Record a terminal observation and release or skip the job's descendants."""
+        active = self.active.pop(job)
+        self.states[job] = obs.state
+        if obs.state is JobState.DONE:
+            self.progress[job] = 100
+            self._writes.append(lambda: self.store.set_progress(self.wid, job, 100, None))
+        self._writes.append(lambda: self._record(job, active.staged.token, obs))
+        if obs.state is JobState.DONE:
+            for child in self.graph.successors(job):
+                self._waiting[child] -= 1
+                self._consider(child)
+        else:
+            self._skip_descendants(job)
+
+    def _skip_descendants(self, job: str) -> None:
+        for child in dag.descendants(self.graph, job):
+            if self.states[child] is JobState.READY:
+                self.states[child] = JobState.SKIPPED
+                self.ready.pop(child, None)
+                message = f"upstream job '{job}' {self.states[job].value}"
+                self._writes.append(
+                    lambda child=child, message=message: self.store.set_job_state(
+                        self.wid, child, JobState.SKIPPED, message=message
+                    )
+                )
+
+    def _consider(self, job: str) -> None:
+        """Queue ``job`` if it is ready to start, or skip it if it never can."""
+        if self.states[job] is not JobState.READY:
+            return
+        parents = list(self.graph.predecessors(job))
+        failed = [p for p in parents if self.states[p].is_unsuccessful]
+        if failed:
+            self.states[job] = JobState.SKIPPED
+            self.ready.pop(job, None)
+            message = f"upstream job '{failed[0]}' {self.states[failed[0]].value}"
+            self._writes.append(lambda: self.store.set_job_state(self.wid, job, JobState.SKIPPED, message=message))
+            self._skip_descendants(job)
+        elif self._waiting.get(job, 0) == 0:
+            self.ready[job] = None
+
+    # -- starting --------------------------------------------------------------------------
+
+    def _host(self, job: JobSpec) -> tuple[Hashable, HostSlot]:
+        key = config.host_key(job)
+        if key not in self.hosts:
+            cls = host_class(job.kind)
+            host = cls(config.host_config(self.spec, job), notify=lambda key=key: self._notified(key))
+            self.hosts[key] = HostSlot(host, host.poll_interval)
+        return key, self.hosts[key]
+
+    def _notified(self, key: Hashable) -> None:
+        self.hosts[key].notified = True
+        if self._wake is not None:
+            self._wake.set()
+
+    def _staged(self, job: str, attempt: int, token: str) -> StagedJob:
+        spec = self.spec.jobs[job]
+        _, slot = self._host(spec)
+        env = spec.args.get("env") or {}
+        return StagedJob(
+            workflow=self.name,
+            job=job,
+            attempt=attempt,
+            token=token,
+            spec=spec,
+            workdir=slot.host.run_dir(self.name, self.run_dir),
+            stem=stem_for(job, attempt),
+            base_dir=Path(self.spec.base_dir),
+            local_run_dir=self.run_dir,
+            env={str(k): str(v) for k, v in dict(env).items()},
+        )
+
+    def _select(self) -> list[StagedJob]:
+        if not self.ready:
+            return []
+        running: dict[Hashable, int] = {}
+        for active in self.active.values():
+            running[active.host_key] = running.get(active.host_key, 0) + 1
+        keys = {job: self._host(self.spec.jobs[job])[0] for job in self.ready}
+        slots = {key: self.hosts[key].host.max_parallel - running.get(key, 0) for key in set(keys.values())}
+        chosen = self.policy.select(list(self.ready), keys.__getitem__, slots, len(self.active), self._order.__getitem__)
+        staged: list[StagedJob] = []
+        for job in chosen:
+            del self.ready[job]
+            attempt = self.attempts.get(job, 0) + 1
+            self.attempts[job] = attempt
+            token = f"hf-{self.wid}-{job}-{attempt}-{secrets.token_hex(4)}"
+            item = self._staged(job, attempt, token)
+            staged.append(item)
+            self.states[job] = JobState.SUBMITTED
+            self.progress[job] = 0
+            self.active[job] = Active(item, keys[job], JobState.SUBMITTED)
+            self._writes.append(lambda item=item, key=keys[job]: self._record_attempt(item, key))
+        return staged
+
+    def _record_attempt(self, item: StagedJob, key: Hashable) -> None:
+        kind, host = key  # type: ignore[misc]
+        self.store.add_attempt(self.wid, job=item.job, number=item.attempt, token=item.token, kind=kind,
+                               host=host, workdir=item.workdir, stem=item.stem)
+        self.store.set_job_state(self.wid, item.job, JobState.SUBMITTED, attempt=item.attempt)
+
+    async def _submit(self, staged: Iterable[StagedJob], *, record: bool = True) -> None:
+        groups: dict[Hashable, list[StagedJob]] = {}
+        for item in staged:
+            groups.setdefault(self.active[item.job].host_key, []).append(item)
+        for key, items in groups.items():
+            slot = self.hosts[key]
+            try:
+                subs = await slot.host.submit(items)
+            except HostError as exc:
+                self._submit_failed(items, exc)
+                continue
+            slot.next_poll = time.monotonic() + slot.host.poll_interval
+            slot.interval = slot.host.poll_interval
+            for sub in subs:
+                active = self.active[sub.job]
+                active.sub = sub
+                self._write_native(active)
+                if active.state is JobState.SUBMITTED:
+                    obs = Observation(slot.host.submitted_state)
+                    active.state = obs.state
+                    self.states[sub.job] = obs.state
+                    self._writes.append(lambda job=sub.job, token=sub.token, obs=obs: self._record(job, token, obs))
+
+    def _write_native(self, active: Active) -> None:
+        sub = active.sub
+        assert sub is not None
+        self._writes.append(lambda: self.store.update_attempt(sub.token, native_id=sub.native_id))
+
+    def _submit_failed(self, items: list[StagedJob], exc: HostError) -> None:
+        for item in items:
+            if exc.transient:
+                # the host may or may not have started it: find it by token before retrying
+                log.warning("job %s: submit uncertain (%s); will look it up", item.job, exc)
+                active = self.active[item.job]
+                active.state = JobState.UNKNOWN
+                self.states[item.job] = JobState.UNKNOWN
+                obs = Observation(JobState.UNKNOWN, message=str(exc))
+                self._writes.append(lambda item=item, obs=obs: self._record(item.job, item.token, obs))
+            else:
+                self._finish(item.job, Observation(JobState.FAILED, message=str(exc)))
+
+    # -- control ---------------------------------------------------------------------------
+
+    def _reload(self, generation: int) -> None:
+        """Pick up jobs and edges added (or removed) by another process or thread."""
+        self._generation = generation
+        spec = self.store.spec(self.name)
+        added = [job for job in spec.jobs if job not in self.states]
+        removed = [job for job in self.spec.jobs if job not in spec.jobs]
+        self.spec = spec
+        for job in removed:
+            self.ready.pop(job, None)
+            if job not in self.active:
+                self.states.pop(job, None)
+                if self.graph.has_node(job):
+                    self.graph.remove_node(job)
+        for job in added:
+            self.states[job] = JobState.READY
+            self.progress[job] = 0
+            self.graph.add_node(job)
+        for parent, child in spec.edges:
+            if not self.graph.has_edge(parent, child) and parent in self.states and child in self.states:
+                self.graph.add_edge(parent, child)
+        self._order = {job: i for i, job in enumerate(dag.topological_order(self.graph))}
+        for job in self.graph.nodes:
+            if self.states[job] is JobState.READY:
+                self._waiting[job] = sum(
+                    1 for p in self.graph.predecessors(job) if self.states[p] is not JobState.DONE
+                )
+                if self._waiting[job]:
+                    self.ready.pop(job, None)
+                self._consider(job)
+        log.info("workflow %s changed: %d jobs added, %d removed", self.name, len(added), len(removed))
+
+    async def _cancel_all(self) -> None:
+        by_host: dict[Hashable, list[Submission]] = {}
+        for active in self.active.values():
+            if active.sub is not None:
+                by_host.setdefault(active.host_key, []).append(active.sub)
+        for key, subs in by_host.items():
+            try:
+                await self.hosts[key].host.cancel(subs)
+            except HostError as exc:
+                log.error("host %s: cancel failed: %s", self.hosts[key].host.name, exc)
+        for job in list(self.active):
+            self._finish(job, Observation(JobState.CANCELED, message="canceled"))
+        self.ready.clear()
+        self._flush()
+
+    def _final_state(self) -> WorkflowState:
+        if self._cancel or self.store.generation(self.wid)[1]:
+            return WorkflowState.CANCELED
+        if all(state is JobState.DONE for state in self.states.values()):
+            return WorkflowState.DONE
+        return WorkflowState.FAILED
+
+    def _flush(self) -> None:
+        """Write everything this round decided, in one transaction."""
+        if not self._writes:
+            return
+        writes, self._writes = self._writes, []
+        with self.store.transaction():
+            for write in writes:
+                write()

@@ -1,0 +1,423 @@
+"""SQLite state store: WAL, ``BEGIN IMMEDIATE`` writes, busy timeout, versioned schema.
+
+Readers in other processes (the CLI's ``status``, the service) see committed state while a
+coordinator runs. Every write that belongs together goes through :meth:`Store.transaction`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from ..errors import LockedError, NotFoundError, StoreError
+from ..snapshot import AttemptView, JobView, WorkflowView
+from ..spec import JobSpec, WorkflowSpec
+from ..states import JobState, WorkflowState
+
+SCHEMA_VERSION = 1
+
+
+def _spec_meta(spec: WorkflowSpec) -> str:
+    return json.dumps(
+        {
+            "colors": dict(spec.colors),
+            "hosts": dict(spec.hosts),
+            "options": dict(spec.options),
+            "source": spec.source,
+            "base_dir": spec.base_dir,
+        }
+    )
+
+
+def _job_json(job: JobSpec) -> str:
+    return json.dumps(job.to_dict())
+
+
+def process_start_time(pid: int) -> float | None:
+    """Start time of process ``pid``, or None when there is no such process."""
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+class Store:
+    """The state database of one ``$HYBRIDFLOW_HOME``."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open state database: {exc}") from exc
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: schema version {version} is newer than this hybridflow ({SCHEMA_VERSION})")
+        if version < SCHEMA_VERSION:
+            schema = resources.files("hybridflow.store").joinpath("schema.sql").read_text(encoding="utf-8")
+            self.db.executescript(f"BEGIN IMMEDIATE;{schema};PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction; rolled back if the block raises."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- workflows -------------------------------------------------------------------------
+
+    def workflow_id(self, name: str) -> int:
+        row = self.db.execute("SELECT id FROM workflows WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no workflow named '{name}'")
+        return int(row[0])
+
+    def names(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM workflows ORDER BY name")]
+
+    def exists(self, name: str) -> bool:
+        return self.db.execute("SELECT 1 FROM workflows WHERE name=?", (name,)).fetchone() is not None
+
+    def save(self, spec: WorkflowSpec) -> None:
+        """Store ``spec``, replacing a workflow of that name that is not running.
+
+        Jobs that keep their name keep their state when their spec is unchanged.
+        """
+        now = time.time()
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM workflows WHERE name=?", (spec.name,)).fetchone()
+            if row is None:
+                wid = db.execute(
+                    "INSERT INTO workflows (name, spec, created, modified) VALUES (?,?,?,?)",
+                    (spec.name, _spec_meta(spec), now, now),
+                ).lastrowid
+            else:
+                wid = row[0]
+                self._refuse_if_running(db, wid, spec.name)
+                db.execute(
+                    "UPDATE workflows SET spec=?, modified=?, generation=generation+1 WHERE id=?",
+                    (_spec_meta(spec), now, wid),
+                )
+            old = {r["name"]: r["spec"] for r in db.execute("SELECT name, spec FROM jobs WHERE workflow_id=?", (wid,))}
+            db.execute("DELETE FROM jobs WHERE workflow_id=? AND name NOT IN (SELECT value FROM json_each(?))",
+                       (wid, json.dumps(list(spec.jobs))))
+            for position, job in enumerate(spec.jobs.values()):
+                text = _job_json(job)
+                if job.name not in old:
+                    db.execute(
+                        "INSERT INTO jobs (workflow_id, name, position, spec, created, modified) VALUES (?,?,?,?,?,?)",
+                        (wid, job.name, position, text, now, now),
+                    )
+                elif old[job.name] != text:
+                    db.execute(
+                        "UPDATE jobs SET position=?, spec=?, state='ready', progress=0, message=NULL, "
+                        "exit_code=NULL, tstart=NULL, tend=NULL, modified=? WHERE workflow_id=? AND name=?",
+                        (position, text, now, wid, job.name),
+                    )
+                else:
+                    db.execute("UPDATE jobs SET position=? WHERE workflow_id=? AND name=?", (position, wid, job.name))
+            db.execute("DELETE FROM edges WHERE workflow_id=?", (wid,))
+            db.executemany(
+                "INSERT INTO edges (workflow_id, parent, child, position) VALUES (?,?,?,?)",
+                [(wid, a, b, i) for i, (a, b) in enumerate(spec.edges)],
+            )
+
+    def _refuse_if_running(self, db: sqlite3.Connection, wid: int, name: str) -> None:
+        row = db.execute("SELECT lock_pid, lock_ctime FROM workflows WHERE id=?", (wid,)).fetchone()
+        if row["lock_pid"] and self._lock_alive(row["lock_pid"], row["lock_ctime"]):
+            raise LockedError(f"workflow '{name}' is running (coordinator pid {row['lock_pid']}); cancel it first")
+
+    def delete(self, name: str) -> None:
+        with self.transaction() as db:
+            wid = self.workflow_id(name)
+            self._refuse_if_running(db, wid, name)
+            db.execute("DELETE FROM workflows WHERE id=?", (wid,))
+
+    def add_jobs(self, name: str, jobs: Sequence[JobSpec], edges: Iterable[tuple[str, str]] = ()) -> None:
+        """Add (or replace) jobs and edges of a stored workflow, running or not.
+
+        The caller validates the resulting spec first (see ``api.Workflow``).
+        """
+        now = time.time()
+        with self.transaction() as db:
+            wid = self.workflow_id(name)
+            start = db.execute("SELECT COALESCE(MAX(position)+1, 0) FROM jobs WHERE workflow_id=?", (wid,)).fetchone()[0]
+            for offset, job in enumerate(jobs):
+                db.execute(
+                    "INSERT INTO jobs (workflow_id, name, position, spec, created, modified) VALUES (?,?,?,?,?,?) "
+                    "ON CONFLICT (workflow_id, name) DO UPDATE SET spec=excluded.spec, modified=excluded.modified",
+                    (wid, job.name, start + offset, _job_json(job), now, now),
+                )
+            epos = db.execute("SELECT COALESCE(MAX(position)+1, 0) FROM edges WHERE workflow_id=?", (wid,)).fetchone()[0]
+            for offset, (parent, child) in enumerate(edges):
+                db.execute(
+                    "INSERT OR IGNORE INTO edges (workflow_id, parent, child, position) VALUES (?,?,?,?)",
+                    (wid, parent, child, epos + offset),
+                )
+            db.execute("UPDATE workflows SET generation=generation+1, modified=? WHERE id=?", (now, wid))
+
+    def remove_job(self, name: str, job: str) -> None:
+        with self.transaction() as db:
+            wid = self.workflow_id(name)
+            row = db.execute("SELECT state FROM jobs WHERE workflow_id=? AND name=?", (wid, job)).fetchone()
+            if row is None:
+                raise NotFoundError(f"workflow '{name}' has no job '{job}'")
+            if JobState(row["state"]).is_active:
+                raise StoreError(f"job '{job}' is {row['state']}; cancel the workflow first")
+            db.execute("DELETE FROM jobs WHERE workflow_id=? AND name=?", (wid, job))
+            db.execute("DELETE FROM edges WHERE workflow_id=? AND (parent=? OR child=?)", (wid, job, job))
+            db.execute("UPDATE workflows SET generation=generation+1, modified=? WHERE id=?", (time.time(), wid))
+
+    def generation(self, wid: int) -> tuple[int, bool]:
+        """(generation counter, cancel requested) — the one cheap read of a scheduler tick."""
+        row = self.db.execute("SELECT generation, cancel_requested FROM workflows WHERE id=?", (wid,)).fetchone()
+        return int(row[0]), bool(row[1])
+
+    def request_cancel(self, name: str) -> bool:
+        """Ask the running coordinator to cancel; False when none is running."""
+        with self.transaction() as db:
+            wid = self.workflow_id(name)
+            db.execute("UPDATE workflows SET cancel_requested=1 WHERE id=?", (wid,))
+            row = db.execute("SELECT lock_pid, lock_ctime FROM workflows WHERE id=?", (wid,)).fetchone()
+        return bool(row["lock_pid"]) and self._lock_alive(row["lock_pid"], row["lock_ctime"])
+
+    # -- the coordinator lock ----------------------------------------------------------------
+
+    @staticmethod
+    def _lock_alive(pid: int, ctime: float | None) -> bool:
+        started = process_start_time(pid)
+        return started is not None and (ctime is None or abs(started - ctime) < 1.0)
+
+    def acquire(self, name: str) -> int:
+        """Take the coordinator lock of ``name`` for this process; returns the workflow id.
+
+        Raises :class:`LockedError` when a live process holds it; a dead holder's lock is
+        taken over.
+        """
+        pid = psutil.Process().pid
+        ctime = psutil.Process().create_time()
+        with self.transaction() as db:
+            wid = self.workflow_id(name)
+            row = db.execute("SELECT lock_pid, lock_ctime, lock_host FROM workflows WHERE id=?", (wid,)).fetchone()
+            holder = row["lock_pid"]
+            if holder and holder != pid and self._lock_alive(holder, row["lock_ctime"]):
+                raise LockedError(
+                    f"workflow '{name}' is already being run by process {holder} on {row['lock_host']}"
+                )
+            db.execute(
+                "UPDATE workflows SET lock_pid=?, lock_ctime=?, lock_host=?, cancel_requested=0 WHERE id=?",
+                (pid, ctime, socket.gethostname(), wid),
+            )
+        return wid
+
+    def release(self, wid: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE workflows SET lock_pid=NULL, lock_ctime=NULL, lock_host=NULL WHERE id=?", (wid,))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def spec(self, name: str) -> WorkflowSpec:
+        row = self.db.execute("SELECT * FROM workflows WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no workflow named '{name}'")
+        return self._spec(row)
+
+    def _spec(self, row: sqlite3.Row) -> WorkflowSpec:
+        meta = json.loads(row["spec"])
+        jobs = {
+            r["name"]: JobSpec.from_dict(r["name"], json.loads(r["spec"]))
+            for r in self.db.execute("SELECT name, spec FROM jobs WHERE workflow_id=? ORDER BY position", (row["id"],))
+        }
+        edges = tuple(
+            (r[0], r[1])
+            for r in self.db.execute("SELECT parent, child FROM edges WHERE workflow_id=? ORDER BY position", (row["id"],))
+        )
+        return WorkflowSpec(
+            name=row["name"],
+            jobs=jobs,
+            edges=edges,
+            colors=meta["colors"],
+            hosts=meta["hosts"],
+            options=meta["options"],
+            source=meta["source"],
+            base_dir=meta["base_dir"],
+        )
+
+    def view(self, name: str) -> WorkflowView:
+        """A consistent snapshot of the workflow and all its jobs (one read transaction)."""
+        self.db.execute("BEGIN")
+        try:
+            row = self.db.execute("SELECT * FROM workflows WHERE name=?", (name,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no workflow named '{name}'")
+            spec = self._spec(row)
+            jobs = {
+                r["name"]: JobView(
+                    spec=spec.jobs[r["name"]],
+                    state=JobState(r["state"]),
+                    progress=r["progress"],
+                    message=r["message"],
+                    attempt=r["attempt"],
+                    exit_code=r["exit_code"],
+                    created=r["created"],
+                    modified=r["modified"],
+                    tstart=r["tstart"],
+                    tend=r["tend"],
+                )
+                for r in self.db.execute("SELECT * FROM jobs WHERE workflow_id=? ORDER BY position", (row["id"],))
+            }
+            attempts = {a.job: a for a in self._attempts(row["id"], latest=True)}
+        finally:
+            self.db.execute("COMMIT")
+        running = row["lock_pid"] if row["lock_pid"] and self._lock_alive(row["lock_pid"], row["lock_ctime"]) else None
+        return WorkflowView(
+            spec=spec,
+            jobs=jobs,
+            state=WorkflowState(row["state"]),
+            run_dir=row["run_dir"],
+            created=row["created"],
+            modified=row["modified"],
+            t0=row["t0"],
+            t1=row["t1"],
+            running_pid=running,
+            attempts=attempts,
+        )
+
+    def _attempts(self, wid: int, *, latest: bool = False, job: str | None = None) -> list[AttemptView]:
+        sql = "SELECT * FROM attempts WHERE workflow_id=?"
+        args: list[Any] = [wid]
+        if job is not None:
+            sql += " AND job=?"
+            args.append(job)
+        if latest:
+            sql += " AND number=(SELECT MAX(number) FROM attempts a2 WHERE a2.workflow_id=attempts.workflow_id AND a2.job=attempts.job)"
+        return [self._attempt(r) for r in self.db.execute(sql + " ORDER BY id", args)]
+
+    @staticmethod
+    def _attempt(r: sqlite3.Row) -> AttemptView:
+        return AttemptView(
+            job=r["job"], number=r["number"], token=r["token"], kind=r["kind"], host=r["host"],
+            workdir=r["workdir"], stem=r["stem"], native_id=r["native_id"], state=JobState(r["state"]),
+            exit_code=r["exit_code"], log_offset=r["log_offset"], created=r["created"],
+            started=r["started"], ended=r["ended"], message=r["message"],
+        )
+
+    def attempts(self, name: str, job: str | None = None) -> list[AttemptView]:
+        return self._attempts(self.workflow_id(name), job=job)
+
+    def open_attempts(self, wid: int) -> list[AttemptView]:
+        """Attempts recorded but not finished: what a restarted coordinator re-attaches."""
+        active = [s.value for s in JobState if s.is_active]
+        marks = ",".join("?" * len(active))
+        rows = self.db.execute(f"SELECT * FROM attempts WHERE workflow_id=? AND state IN ({marks}) ORDER BY id", [wid, *active])
+        return [self._attempt(r) for r in rows]
+
+    def events(self, name: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Events with id > ``after`` (state changes and progress), oldest first."""
+        wid = self.workflow_id(name)
+        rows = self.db.execute(
+            "SELECT id, job, ts, kind, state, progress, message FROM events WHERE workflow_id=? AND id>? ORDER BY id LIMIT ?",
+            (wid, after, limit),
+        )
+        return [dict(r) for r in rows]
+
+    # -- writing a run (call inside ``transaction()``) ----------------------------------------
+
+    def start_run(self, wid: int, run_dir: str, reset: Iterable[str], *, fresh: bool) -> None:
+        """Mark the workflow running; ``reset`` jobs go back to ``ready`` for a new attempt."""
+        now = time.time()
+        if fresh:
+            self.db.execute("UPDATE workflows SET state='running', run_dir=?, t0=?, t1=NULL, modified=? WHERE id=?",
+                            (run_dir, now, now, wid))
+        else:
+            self.db.execute("UPDATE workflows SET state='running', run_dir=?, t0=COALESCE(t0, ?), t1=NULL, modified=? WHERE id=?",
+                            (run_dir, now, now, wid))
+        self.db.executemany(
+            "UPDATE jobs SET state='ready', progress=0, message=NULL, exit_code=NULL, tstart=NULL, tend=NULL, modified=? "
+            "WHERE workflow_id=? AND name=?",
+            [(now, wid, job) for job in reset],
+        )
+        self.event(wid, None, "workflow", WorkflowState.RUNNING.value, None, None)
+
+    def end_run(self, wid: int, state: WorkflowState) -> None:
+        now = time.time()
+        self.db.execute("UPDATE workflows SET state=?, t1=?, modified=?, cancel_requested=0 WHERE id=?",
+                        (state.value, now, now, wid))
+        self.event(wid, None, "workflow", state.value, None, None)
+
+    def event(self, wid: int, job: str | None, kind: str, state: str | None, progress: int | None,
+              message: str | None, ts: float | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO events (workflow_id, job, ts, kind, state, progress, message) VALUES (?,?,?,?,?,?,?)",
+            (wid, job, ts or time.time(), kind, state, progress, message),
+        )
+
+    def set_job_state(self, wid: int, job: str, state: JobState, *, message: str | None = None,
+                      exit_code: int | None = None, attempt: int | None = None, ts: float | None = None) -> None:
+        """Record a job's new state (and its start/end time) plus the event."""
+        now = ts or time.time()
+        sets = ["state=?", "modified=?", "message=COALESCE(?, message)"]
+        args: list[Any] = [state.value, now, message]
+        if state is JobState.RUNNING:
+            sets.append("tstart=COALESCE(tstart, ?)")
+            args.append(now)
+        if state is JobState.SUBMITTED:
+            sets += ["tstart=NULL", "tend=NULL", "exit_code=NULL", "progress=0"]
+        if state.is_terminal:
+            sets.append("tend=?")
+            args.append(now)
+        if exit_code is not None:
+            sets.append("exit_code=?")
+            args.append(exit_code)
+        if attempt is not None:
+            sets.append("attempt=?")
+            args.append(attempt)
+        self.db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE workflow_id=? AND name=?", [*args, wid, job])
+        self.event(wid, job, "state", state.value, None, message, now)
+
+    def set_progress(self, wid: int, job: str, progress: int, message: str | None) -> None:
+        now = time.time()
+        self.db.execute("UPDATE jobs SET progress=?, modified=? WHERE workflow_id=? AND name=?", (progress, now, wid, job))
+        self.event(wid, job, "progress", None, progress, message, now)
+
+    def add_attempt(self, wid: int, *, job: str, number: int, token: str, kind: str, host: str,
+                    workdir: str, stem: str) -> None:
+        self.db.execute(
+            "INSERT INTO attempts (workflow_id, job, number, token, kind, host, workdir, stem, state, created) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (wid, job, number, token, kind, host, workdir, stem, JobState.SUBMITTED.value, time.time()),
+        )
+
+    def update_attempt(self, token: str, **fields: Any) -> None:
+        """Set columns of an attempt (native_id, state, exit_code, log_offset, started, ended, message)."""
+        allowed = {"native_id", "state", "exit_code", "log_offset", "started", "ended", "message"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise StoreError(f"attempts have no column {sorted(unknown)}")
+        values = [v.value if isinstance(v, JobState) else v for v in fields.values()]
+        self.db.execute(f"UPDATE attempts SET {', '.join(f'{k}=?' for k in fields)} WHERE token=?", [*values, token])
