@@ -25,6 +25,14 @@ from .display import LiveRun
 app = typer.Typer(no_args_is_help=True)
 out = Console(highlight=False)
 
+try:  # ``hflow workflow service ...``: the same verbs against a running REST service
+    from .workflow_service import app as _service_app
+except ModuleNotFoundError as _exc:
+    if _exc.name != f"{__package__}.workflow_service":
+        raise
+else:
+    app.add_typer(_service_app, name="service", help="Talk to a running hybridflow service over HTTP.")
+
 EXIT_FAILED = 1
 EXIT_CANCELED = 130
 
