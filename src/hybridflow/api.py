@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,21 @@ class Workflow:
             path.write_text(render.to_json(view), encoding="utf-8")
         else:
             states = {name: (job.state.value, job.progress) for name, job in view.jobs.items()}
-            spec = dataclasses.replace(view.spec)
+            spec = view.spec
+            if path.resolve().parent != Path(spec.base_dir).resolve():
+                spec = _absolute_scripts(spec)
             path.write_text(specs.dump_yaml(spec, states), encoding="utf-8")
         return path
+
+
+def _absolute_scripts(spec: WorkflowSpec) -> WorkflowSpec:
+    """The spec with script and venv paths made absolute, to be saved in another folder."""
+    jobs = []
+    for job in spec.jobs.values():
+        changes: dict[str, Any] = {}
+        if job.script:
+            changes["script"] = shlex.join([str(spec.resolve(job.script_path or "")), *job.script_args])
+        if job.venv:
+            changes["venv"] = str(spec.resolve(job.venv))
+        jobs.append(dataclasses.replace(job, **changes))
+    return spec.with_jobs(jobs)

@@ -375,6 +375,7 @@ class Engine:
         keys = {job: self._host(self.spec.jobs[job])[0] for job in self.ready}
         slots = {key: self.hosts[key].host.max_parallel - running.get(key, 0) for key in set(keys.values())}
         chosen = self.policy.select(list(self.ready), keys.__getitem__, slots, len(self.active), self._order.__getitem__)
+        chosen = self._within_sweep_limits(chosen)
         staged: list[StagedJob] = []
         for job in chosen:
             del self.ready[job]
@@ -388,6 +389,24 @@ class Engine:
             self.active[job] = Active(item, keys[job], JobState.SUBMITTED)
             self._writes.append(lambda item=item, key=keys[job]: self._record_attempt(item, key))
         return staged
+
+    def _within_sweep_limits(self, chosen: list[str]) -> list[str]:
+        """Drop jobs beyond their sweep's ``max_parallel`` (job args ``sweep``/``max_parallel``)."""
+        active: dict[str, int] = {}
+        for job in self.active:
+            sweep = self.spec.jobs[job].args.get("sweep")
+            if sweep:
+                active[sweep] = active.get(sweep, 0) + 1
+        kept: list[str] = []
+        for job in chosen:
+            args = self.spec.jobs[job].args
+            sweep, limit = args.get("sweep"), args.get("max_parallel")
+            if sweep and limit:
+                if active.get(sweep, 0) >= int(limit):
+                    continue
+                active[sweep] = active.get(sweep, 0) + 1
+            kept.append(job)
+        return kept
 
     def _record_attempt(self, item: StagedJob, key: Hashable) -> None:
         kind, host = key  # type: ignore[misc]

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from .errors import SpecError
-from .names import chain_edges, check_name, expand
+from .names import chain_edges, check_name, expand, split_list
 
 #: node keys that are part of :class:`JobSpec` itself
 JOB_FIELDS = ("name", "kind", "host", "user", "script", "exec", "label", "venv", "shape", "style")
@@ -186,6 +186,10 @@ def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str
         except SpecError as exc:
             raise exc.with_file(file) if file else exc from None
     edges = parse_dependencies(body.get("dependencies"), file)
+    for chain in body.get("dependencies") or []:
+        for job_name in split_list(chain) if isinstance(chain, str) else []:
+            if job_name not in jobs:
+                raise SpecError(f"dependency '{chain}' names unknown job '{job_name}'", file=file, field="dependencies")
     name = str(doc.get("name") or body.get("name") or name)
     try:
         check_name(name)

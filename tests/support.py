@@ -1,0 +1,24 @@
+"""Helpers shared by the tests (importable as ``support``: tests/ is on sys.path)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+COMPAT = Path(__file__).resolve().parents[2] / "shared" / "compat"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+
+def hflow(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess[str]:
+    """Run the real ``hflow`` entry point."""
+    return subprocess.run(
+        [sys.executable, "-c", "from hybridflow.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+        **kwargs,
+    )
