@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from hybridflow import JobState, Workflow, WorkflowState
+
 pytest.importorskip("torch", reason="pip install -r examples/mnist/requirements.txt")
 pytest.importorskip("sklearn", reason="pip install -r examples/mnist/requirements.txt")
 pytest.importorskip("matplotlib", reason="pip install -r examples/mnist/requirements.txt")
-
-from hybridflow import JobState, Workflow, WorkflowState  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mnist" / "workflow.yaml"
 MODELS = ("mlp", "cnn", "logreg")
