@@ -70,10 +70,13 @@ class Layout:
 
 
 def layout(
-    sizes: Mapping[str, tuple[float, float]], edges: Iterable[tuple[str, str]], sweeps: int = 4
+    sizes: Mapping[str, tuple[float, float]],
+    edges: Iterable[tuple[str, str]],
+    sweeps: int | None = None,
 ) -> Layout:
     """Lay out nodes of the given ``(w, h)`` sizes. Edges naming unknown nodes are dropped;
-    a cycle is tolerated (its back edges are drawn upward)."""
+    a cycle is tolerated (its back edges are drawn upward). ``sweeps`` bounds the crossing
+    reduction rounds (default: 4 to 24, fewer for bigger graphs)."""
     names = list(sizes)
     index = {name: i for i, name in enumerate(names)}
     pairs = list(dict.fromkeys((index[a], index[b]) for a, b in edges
@@ -100,9 +103,10 @@ def layout(
     up: list[list[int]] = [[] for _ in names]
     down: list[list[int]] = [[] for _ in names]
     chains: list[list[int]] = []
-    allowed = _routed(forward, rank, budget=4 * (len(names) + len(forward)) + 1000)
+    allowed = _routed(forward, rank, budget=2 * (len(names) + len(forward)) + 1000)
     for k, (a, b) in enumerate(forward):
-        prev, chain = a, []
+        prev = a
+        chain: list[int] = []
         if rank[b] - rank[a] > 1 and k not in allowed:
             chains.append(chain)
             continue
@@ -120,7 +124,8 @@ def layout(
         up[b].append(prev)
         chains.append(chain)
     layers = _initial_layers(order, rank, down)
-    layers = _order(layers, up, down, sweeps)
+    rounds = sweeps if sweeps is not None else min(24, max(4, 40_000 // max(1, len(rank))))
+    layers = _order(layers, up, down, rounds)
     real = len(names)
     x = _x_coordinates(layers, up, down, width, real)
     y: list[float] = [0.0] * len(rank)
@@ -174,20 +179,23 @@ def _initial_layers(order: list[int], rank: list[int], down: list[list[int]]) ->
 
 def _order(layers: list[list[int]], up: list[list[int]], down: list[list[int]],
            sweeps: int) -> list[list[int]]:
-    """Barycenter sweeps down and up; returns the ordering with the fewest crossings."""
+    """Barycenter sweeps down and up (until 3 rounds bring no gain); returns the ordering
+    with the fewest crossings."""
     pos = [0] * len(up)
     for layer in layers:
         for k, v in enumerate(layer):
             pos[v] = k
     best, fewest = [list(layer) for layer in layers], _crossings(layers, down, pos)
+    stale = 0
     for _ in range(sweeps):
-        if fewest == 0:
+        if fewest == 0 or stale == 3:
             break
         for r in range(1, len(layers)):
             _reorder(layers[r], up, pos)
         for r in range(len(layers) - 2, -1, -1):
             _reorder(layers[r], down, pos)
         count = _crossings(layers, down, pos)
+        stale = stale + 1 if count >= fewest else 0
         if count < fewest:
             best, fewest = [list(layer) for layer in layers], count
     return best
@@ -285,6 +293,11 @@ def _jobs(view: WorkflowView) -> dict[str, JobView]:
     return jobs
 
 
+def _shape(job: JobView) -> str:
+    """The outline drawn for the job: ellipse when none is given, box when unknown."""
+    return SHAPES.get((job.spec.shape or "ellipse").strip().lower(), "box")
+
+
 def _styles(style: str | None) -> list[str]:
     return [s for s in (t.strip().lower() for t in (style or "").split(",")) if s in STYLES]
 
@@ -325,7 +338,8 @@ def _outline(shape: str, cx: float, cy: float, w: float, h: float, attrs: str,
     extra, dy = "", 0.0
     match shape:
         case "ellipse":
-            return f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" {attrs}/>', 0
+            radii = f'rx="{w / 2:.1f}" ry="{h / 2:.1f}"'
+            return f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" {radii} {attrs}/>', 0
         case "circle":
             return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{w / 2:.1f}" {attrs}/>', 0
         case "box" | "plain":
@@ -391,24 +405,25 @@ def to_svg(view: WorkflowView, *, now: float | None = None) -> str:
     """A standalone SVG document of the workflow, laid out by :func:`layout`."""
     colors, jobs = state_colors(view.spec), _jobs(view)
     lines = {name: label_for(job, view, now).split("\n") for name, job in jobs.items()}
-    shapes = {name: SHAPES.get((job.spec.shape or "ellipse").strip().lower(), "box")
-              for name, job in jobs.items()}
+    shapes = {name: _shape(job) for name, job in jobs.items()}
     plan = layout({n: _size(shapes[n], lines[n]) for n in jobs}, view.edges)
     w, h = math.ceil(plan.width), math.ceil(plan.height)
-    out = [
+    head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="hybridflow-graph" width="{w}" '
         f'height="{h}" viewBox="0 0 {w} {h}" data-workflow="{_esc(view.name)}" '
-        f'data-state-colors="{_esc(json.dumps(colors))}">',
+        f'data-state-colors="{_esc(json.dumps(colors))}">\n'
         "<style>.node-shape{transition:fill .3s}.node:hover .node-shape{stroke-width:2}"
-        ".edge{fill:none;stroke:#555;stroke-width:1.2}</style>",
+        ".edge{fill:none;stroke:#555;stroke-width:1.2}</style>\n"
         '<defs><marker id="hf-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto"><path d="M0,0L10,5L0,10z" fill="#555"/></marker></defs>',
-        f'<rect class="background" width="{w}" height="{h}" fill="white"/>',
-        '<g class="edges" fill="none" stroke="#555" stroke-width="1.2">',
-    ]
+        'markerHeight="7" orient="auto"><path d="M0,0L10,5L0,10z" fill="#555"/></marker></defs>\n'
+        f'<rect class="background" width="{w}" height="{h}" fill="white"/>\n'
+        '<g class="edges" fill="none" stroke="#555" stroke-width="1.2">'
+    )
+    out = [head]
     for source, target, points in plan.routes:
-        if shapes[target] == "folder":
-            points[-1] = (points[-1][0], points[-1][1] + TAB)
+        tx, ty = points[-1]
+        if shapes[target] == "folder" and ty < plan.boxes[target][1]:  # arrive below the tab
+            points = [*points[:-1], (tx, ty + TAB)]
         out.append(f'<path class="edge" data-source="{_esc(source)}" data-target="{_esc(target)}"'
                    f' d="{_path(points)}" marker-end="url(#hf-arrow)"/>')
     out.append(f'</g><g class="nodes" font-family="Helvetica, Arial, sans-serif" '
@@ -476,21 +491,25 @@ def to_mermaid(view: WorkflowView, *, now: float | None = None) -> str:
     """A Mermaid ``flowchart TD`` with one ``classDef`` per state that occurs."""
     colors, jobs = state_colors(view.spec), _jobs(view)
     ids: dict[str, str] = {}
+    taken: set[str] = set()
     for name in jobs:
-        base = "job_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
-        ids[name] = base if base not in ids.values() else f"{base}_{len(ids)}"
+        base = candidate = "job_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+        while candidate in taken:
+            candidate = f"{base}_{len(taken)}"
+        ids[name] = candidate
+        taken.add(candidate)
     out, styled = ["flowchart TD"], []
     by_state: dict[str, list[str]] = {}
     for name, job in jobs.items():
-        shape = SHAPES.get((job.spec.shape or "ellipse").strip().lower(), "box")
-        rounded = "rounded" in _styles(job.spec.style) and shape == "box"
+        shape, styles = _shape(job), _styles(job.spec.style)
+        rounded = "rounded" in styles and shape == "box"
         opening, closing = ("(", ")") if rounded else _MERMAID_SHAPES.get(shape, ("[", "]"))
         label = _mermaid_text(label_for(job, view, now))
         out.append(f'  {ids[name]}{opening}"{label}"{closing}')
         by_state.setdefault(job.state.value, []).append(ids[name])
-        styles = _styles(job.spec.style)
         if "dashed" in styles or "dotted" in styles:
-            styled.append(f"  style {ids[name]} stroke-dasharray:{'5 3' if 'dashed' in styles else '1 3'}")
+            dashes = "5 3" if "dashed" in styles else "1 3"
+            styled.append(f"  style {ids[name]} stroke-dasharray:{dashes}")
     out += [f"  {ids[a]} --> {ids[b]}" for a, b in view.edges if a in jobs and b in jobs]
     for state, members in by_state.items():
         out.append(f"  classDef {state} fill:{colors.get(state, 'white')},stroke:#333,color:#000")

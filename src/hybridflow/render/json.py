@@ -1,0 +1,67 @@
+"""A workflow's state as JSON-ready data (also what ``--output yaml`` dumps).
+
+:func:`to_json_dict` returns only dicts, lists, str, int, float, bool and None, so both
+``json.dumps`` and ``yaml.safe_dump`` accept it unchanged. Times are POSIX seconds
+(float) or None; jobs are listed in declaration order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ..snapshot import JobView, WorkflowView
+from ..spec import JOB_FIELDS
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with mappings as dicts, sequences as lists and anything unusual as str."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(item) for item in value]
+    return str(value)
+
+
+def job_dict(job: JobView) -> dict[str, Any]:
+    """The job's declared fields (:data:`~hybridflow.spec.JOB_FIELDS`, ``args``) and state."""
+    data: dict[str, Any] = {key: getattr(job.spec, key) for key in JOB_FIELDS}
+    data["args"] = _plain(job.spec.args)
+    data.update(
+        state=job.state.value,
+        progress=job.progress,
+        message=job.message,
+        attempt=job.attempt,
+        exit_code=job.exit_code,
+        created=job.created,
+        modified=job.modified,
+        tstart=job.tstart,
+        tend=job.tend,
+    )
+    return data
+
+
+def to_json_dict(view: WorkflowView) -> dict[str, Any]:
+    """The whole workflow: name, state, run_dir, times, counts, jobs, edges, colors."""
+    return {
+        "name": view.name,
+        "state": view.state.value,
+        "run_dir": view.run_dir,
+        "source": view.spec.source,
+        "created": view.created,
+        "modified": view.modified,
+        "t0": view.t0,
+        "t1": view.t1,
+        "counts": view.counts(),
+        "jobs": [job_dict(job) for job in view.jobs.values()],
+        "edges": [[a, b] for a, b in view.edges],
+        "colors": _plain(view.spec.colors),
+    }
+
+
+def to_json(view: WorkflowView, indent: int | None = 2) -> str:
+    """:func:`to_json_dict` serialised (UTF-8 text, not ASCII-escaped)."""
+    return json.dumps(to_json_dict(view), indent=indent, ensure_ascii=False) + "\n"
