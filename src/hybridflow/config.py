@@ -2,17 +2,50 @@
 
 ``$HYBRIDFLOW_HOME`` (default ``~/.hybridflow``) holds the state database
 (``hybridflow.db``), run directories (``runs/NAME``) and the hosts file (``hosts.yaml``).
+
+Hosts file and inline ``hosts:`` of a workflow share one format (inline entries win)::
+
+    hosts:                       # the top-level key is optional in hosts.yaml
+      cluster:
+        address: login.example.org
+        port: 22
+        user: alice
+        identity: ~/.ssh/id_ed25519
+        known_hosts: ~/.ssh/known_hosts   # default; insecure_host_key: true skips the check
+        python: /opt/conda/bin/python      # for .py/.ipynb jobs (default python3)
+        workdir: /scratch/alice/hf         # root of run directories (default ~/.hybridflow/runs)
+        max_parallel: 50
+        partition: gpu                     # any other key: a kind option (Slurm defaults,
+        account: proj42                    #   poll_interval, wsl distro, ...)
+
+A job names its host with ``host:``; ``user:`` on the job overrides the entry's user.
+Kind ``local`` runs on this machine (host empty, ``local``, ``localhost`` or this
+machine's name); ``ssh`` needs a configured host with an address; ``slurm``/``lsf`` run
+here without a host, over SSH with one; ``wsl`` uses the host entry's ``distro``. An
+unknown host is a :class:`SpecError` naming the file, job and field before anything runs.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import SpecError
 from .hosts.base import HostConfig
 from .spec import JobSpec, WorkflowSpec
 
-LOCAL_NAMES = frozenset({None, "", "local", "localhost"})
+LOCAL_NAMES = frozenset({None, "", "local", "localhost", "127.0.0.1"})
+#: kinds that run on a named remote host only
+REMOTE_ONLY = frozenset({"ssh"})
+#: kinds that run here without a host and over SSH with one
+BATCH_KINDS = frozenset({"slurm", "lsf"})
 
 
 def home() -> Path:
@@ -30,13 +63,171 @@ def default_run_dir(workflow: str) -> Path:
     return home() / "runs" / workflow
 
 
+def hosts_path() -> Path:
+    """The hosts file: ``$HYBRIDFLOW_HOME/hosts.yaml``."""
+    return home() / "hosts.yaml"
+
+
+class HostEntry(BaseModel):
+    """One host as written in YAML; unknown keys become kind options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: str | None = None
+    address: str | None = Field(default=None, min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    user: str | None = None
+    identity: str | None = None
+    known_hosts: str | None = None
+    insecure_host_key: bool = False
+    max_parallel: int | None = Field(default=None, ge=1)
+    python: str | None = None
+    workdir: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def to_config(self, name: str) -> HostConfig:
+        options = {**(self.model_extra or {}), **self.options}
+        values = self.model_dump(exclude={"options"}, exclude_unset=False)
+        values = {k: v for k, v in values.items() if k in HostConfig.__slots__}
+        return HostConfig(name=name, options=options, **values)
+
+
+def parse_hosts(doc: Any, *, file: str | None) -> dict[str, HostConfig]:
+    """Host configs of a hosts document; every problem is one :class:`SpecError`."""
+    if doc is None:
+        return {}
+    if isinstance(doc, Mapping) and set(doc) == {"hosts"}:
+        doc = doc["hosts"]
+        if doc is None:
+            return {}
+    if not isinstance(doc, Mapping):
+        raise SpecError("must be a mapping of host name to settings", file=file, field="hosts")
+    found: dict[str, HostConfig] = {}
+    for name, raw in doc.items():
+        name = str(name)
+        try:
+            entry = HostEntry.model_validate(raw or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            field = f"hosts.{name}.{where}" if where else f"hosts.{name}"
+            raise SpecError(first["msg"], file=file, field=field) from None
+        found[name] = entry.to_config(name)
+    return found
+
+
+@lru_cache(maxsize=8)
+def _hosts_file(path: str, mtime: float) -> dict[str, HostConfig]:
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise SpecError(f"YAML syntax error: {getattr(exc, 'problem', exc)}", file=path, line=line) from None
+    return parse_hosts(doc, file=path)
+
+
+def file_hosts() -> dict[str, HostConfig]:
+    """Hosts of ``$HYBRIDFLOW_HOME/hosts.yaml`` (empty when there is none)."""
+    path = hosts_path()
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        return {}
+    return _hosts_file(str(path), mtime)
+
+
+def known_hosts(spec: WorkflowSpec | None = None) -> dict[str, HostConfig]:
+    """All configured hosts: the hosts file, then the workflow's inline ``hosts:``."""
+    hosts = dict(file_hosts())
+    if spec is not None and spec.hosts:
+        hosts.update(parse_hosts(dict(spec.hosts), file=spec.source))
+    return hosts
+
+
+def is_local_name(host: str | None) -> bool:
+    return host in LOCAL_NAMES or host == socket.gethostname()
+
+
 def host_key(job: JobSpec) -> tuple[str, str]:
-    """(kind, host name) identifying the host instance that runs ``job``."""
-    host = "localhost" if job.host in LOCAL_NAMES else str(job.host)
-    return job.kind, host
+    """(kind, host name) identifying the host instance that runs ``job``.
+
+    Jobs naming the same host with different ``user:`` get different instances.
+    """
+    if is_local_name(job.host):
+        return job.kind, "localhost"
+    if job.user and job.kind != "local":
+        return job.kind, f"{job.user}@{job.host}"
+    return job.kind, str(job.host)
 
 
 def host_config(spec: WorkflowSpec, job: JobSpec) -> HostConfig:
-    """Settings for the host that runs ``job``: inline ``hosts:`` over the hosts file."""
-    kind, name = host_key(job)
-    return HostConfig(name=name, kind=kind, user=job.user)
+    """Settings for the host that runs ``job``: inline ``hosts:`` over the hosts file.
+
+    A local name gives the ``localhost`` entry when one is configured (Slurm defaults for
+    a local cluster, say), else defaults. Raises :class:`SpecError` for an unknown host.
+    """
+    kind = job.kind
+    hosts = known_hosts(spec)
+    if is_local_name(job.host) or kind == "local":
+        base = hosts.get("localhost") or HostConfig(name="localhost")
+        return _replace(base, name="localhost", kind=kind, address=None)
+    name = str(job.host)
+    if name not in hosts:
+        raise SpecError(_unknown(name, hosts), file=spec.source, job=job.name, field="host")
+    base = hosts[name]
+    return _replace(base, kind=kind, user=job.user or base.user)
+
+
+def _replace(config: HostConfig, **changes: Any) -> HostConfig:
+    values = {name: getattr(config, name) for name in HostConfig.__slots__}
+    values.update(changes)
+    return HostConfig(**values)
+
+
+def _unknown(name: str, hosts: Mapping[str, HostConfig]) -> str:
+    known = ", ".join(sorted(hosts)) or "none"
+    return f"unknown host '{name}' (configured: {known}; add it to {hosts_path()} or to 'hosts:')"
+
+
+def check_hosts(spec: WorkflowSpec) -> None:
+    """Validation check: every job's host exists and suits its kind; stage lists are sane."""
+    from .hosts.staging import stage_list
+
+    hosts = known_hosts(spec)
+    for job in spec.jobs.values():
+        for key in ("stage_in", "stage_out"):
+            try:
+                stage_list(job, key)
+            except ValueError as exc:
+                raise SpecError(str(exc), file=spec.source, job=job.name, field=key) from None
+        local = is_local_name(job.host)
+        if job.kind == "local":
+            if not local:
+                hint = hosts[job.host].kind if job.host in hosts and hosts[job.host].kind else "ssh"
+                raise SpecError(
+                    f"kind 'local' runs on this machine; to run on host '{job.host}' use kind '{hint}'",
+                    file=spec.source, job=job.name, field="host",
+                )
+            continue
+        if local:
+            if job.kind in REMOTE_ONLY:
+                raise SpecError(f"kind '{job.kind}' needs a 'host:'", file=spec.source, job=job.name, field="host")
+            continue
+        if job.host not in hosts:
+            raise SpecError(_unknown(str(job.host), hosts), file=spec.source, job=job.name, field="host")
+        if job.kind in REMOTE_ONLY and not hosts[str(job.host)].address:
+            raise SpecError(
+                f"host '{job.host}' has no address", file=spec.source, job=job.name, field="host"
+            )
+
+
+def _register() -> None:
+    from . import validate
+
+    if check_hosts not in validate.CHECKS:
+        validate.CHECKS.append(check_hosts)
+
+
+_register()

@@ -96,8 +96,7 @@ class Shell(ABC):
         home = await self.home()
         if path == "~":
             return home
-        if path.startswith("~/"):
-            path = path[2:]
+        path = path.removeprefix("~/")
         return str(PurePosixPath(home) / path)
 
     async def makedirs(self, path: str) -> None:
@@ -117,6 +116,11 @@ class Shell(ABC):
         if not result.ok:
             raise HostError(f"{self.label}: cannot read {path}: {result.err}")
         return result.stdout
+
+    async def remove(self, paths: Sequence[str]) -> None:
+        """Delete files (missing ones are fine), in one round trip."""
+        if paths:
+            await self._checked(["rm", "-f", "--", *paths])
 
     async def put(self, local: Path, remote: str) -> None:
         """Copy a local file (or directory, recursively) to ``remote``."""
@@ -168,7 +172,7 @@ class LocalShell(Shell):
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
             )
-        except FileNotFoundError as exc:
+        except FileNotFoundError:
             return CommandResult(tuple(argv), 127, b"", f"{argv[0]}: command not found".encode())
         except OSError as exc:
             raise HostError(f"cannot run {argv[0]}: {exc}") from exc
@@ -192,6 +196,10 @@ class LocalShell(Shell):
         tmp.write_bytes(data)
         tmp.chmod(mode)
         os.replace(tmp, target)
+
+    async def remove(self, paths: Sequence[str]) -> None:
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
 
     async def read_bytes(self, path: str, offset: int = 0, limit: int | None = None) -> bytes | None:
         try:
@@ -250,6 +258,10 @@ class SshShell(Shell):
         self._backoff = 0.0
         self._next_try = 0.0
         self.opened = 0  # connections opened by this shell
+        self.commands = 0  # exec channels run over them
+        quiet = logging.getLogger("asyncssh")
+        if quiet.level == logging.NOTSET:  # asyncssh logs every channel at INFO
+            quiet.setLevel(logging.WARNING)
 
     def _connect_options(self) -> dict[str, Any]:
         cfg = self.config
@@ -284,7 +296,7 @@ class SshShell(Shell):
                 )
             try:
                 conn = await asyncssh.connect(self.config.address, **self._connect_options())
-            except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncssh.Error) as exc:
                 self._backoff = min(self.max_backoff, max(1.0, self._backoff * 2))
                 self._next_try = time.monotonic() + self._backoff * random.uniform(0.8, 1.0)
                 log.warning("ssh %s: connect failed (%s); retry in %.1fs", self.label, exc, self._backoff)
@@ -315,6 +327,7 @@ class SshShell(Shell):
 
         line = shlex.join(argv)  # the one place an argv becomes a remote shell line
         conn = await self.connection()
+        self.commands += 1
         async with self._channels:
             try:
                 done = await conn.run(line, input=input, encoding=None, timeout=timeout)
@@ -410,7 +423,7 @@ class SshShell(Shell):
         except asyncssh.SFTPNoSuchFile:
             return []
         prefix = directory.rstrip("/") + "/"
-        return sorted(str(p)[len(prefix):] if str(p).startswith(prefix) else str(p) for p in found)
+        return sorted(str(p).removeprefix(prefix) for p in found)
 
     async def close(self) -> None:
         conn, self._conn, self._sftp = self._conn, None, None

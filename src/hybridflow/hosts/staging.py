@@ -91,6 +91,9 @@ async def prepare(
     workdirs = {job.workdir: await shell.resolve(job.workdir) for job in jobs}
     for absolute in set(workdirs.values()):
         await shell.makedirs(absolute)
+    # files of an earlier attempt with the same stem would pass for this one's
+    stale = [files(workdirs[j.workdir], j.stem)[ext] for j in jobs for ext in ("exit", "pid", "cancel", "log", "hflow.sh")]
+    await shell.remove(stale)
     started: dict[str, asyncio.Task[Any]] = {}
 
     async def once(target: str, action: Callable[[], Any]) -> None:

@@ -1,0 +1,261 @@
+"""Batch-scheduler kinds (Slurm, LSF): the shared submit/poll/cancel/recover logic.
+
+A :class:`BatchHost` stages the wrapper like the ``ssh`` kind (through a local or SSH
+:class:`~hybridflow.hosts.shell.Shell`), then hands it to the batch system with a job name
+equal to the attempt's token. Subclasses are argv builders and output parsers only.
+
+Politeness contract, whatever the number of jobs:
+
+* one status query (``squeue``/``bjobs``) per :meth:`poll`, never more often than
+  :attr:`min_gap` seconds (earlier calls return "no news"); the scheduler backs the
+  interval off further while nothing changes;
+* accounting (``sacct``) only for jobs that vanished from the queue, and only where it works;
+* exit codes come from the wrapper's exit file (one probe command for the jobs that
+  ended), then from the batch system.
+
+Double submission: an attempt whose submit timed out is looked up by name before the
+error is reported, and :meth:`recover` looks the token up before any resubmission.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import HostError
+from ..states import JobState
+from . import staging
+from .base import Observation, StagedJob, Submission
+from .shell import CommandResult, LocalShell, Shell, ssh_pool
+from .ssh import ShellHost
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One job as the batch system reports it."""
+
+    native_id: str
+    name: str
+    state: JobState
+    raw: str  # the batch system's own state word
+    exit_code: int | None = None
+    reason: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state.is_terminal
+
+
+class BatchHost(ShellHost):
+    """A batch system reached through a local shell (no ``address``) or over SSH."""
+
+    submitted_state = JobState.PENDING
+    poll_interval = 5.0
+    #: the least time between two status queries of one host
+    min_gap = 1.0
+    command_timeout = 60.0
+    #: raw states that need no message; raw end states where the payload itself exited
+    plain_states: frozenset[str] = frozenset()
+    normal_ends: frozenset[str] = frozenset()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._last_query = 0.0
+        self._by_name: tuple[float, dict[str, Record]] | None = None
+        self.min_gap = float(self.config.options.get("min_poll_gap", type(self).min_gap))
+
+    # -- transport -------------------------------------------------------------------------
+
+    def open_shell(self) -> Shell:
+        return ssh_pool.acquire(self.config) if self.config.address else LocalShell()
+
+    async def release_shell(self, shell: Shell) -> None:
+        if self.config.address:
+            await ssh_pool.release(shell)  # type: ignore[arg-type]
+
+    @property
+    def max_parallel(self) -> int:
+        return self.config.max_parallel or 100
+
+    def run_dir(self, workflow: str, local_run_dir: Path) -> str:
+        if not self.config.address and not self.config.workdir:
+            return str(local_run_dir)  # the batch system shares this machine's filesystem
+        return super().run_dir(workflow, local_run_dir)
+
+    async def _run(self, name: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
+        self.stats[name] += 1
+        return await self.shell.run(argv, timeout=timeout or self.command_timeout)
+
+    # -- what subclasses provide -----------------------------------------------------------
+
+    @staticmethod
+    def job_name(token: str) -> str:
+        return token if token.startswith("hf-") else f"hf-{token}"
+
+    @abstractmethod
+    def directives(self, job: StagedJob, workdir: str) -> list[str]:
+        """Header lines (``#SBATCH ...``) for the wrapper of ``job`` in ``workdir``."""
+
+    @abstractmethod
+    def submit_argv(self, wrapper: str) -> list[str]: ...
+
+    @abstractmethod
+    def parse_submit(self, result: CommandResult) -> str:
+        """The native id of a submission; HostError when the system refused it."""
+
+    @abstractmethod
+    def query_argv(self, ids: Sequence[str]) -> list[str]: ...
+
+    @abstractmethod
+    def parse_query(self, result: CommandResult) -> dict[str, Record]: ...
+
+    @abstractmethod
+    def mine_argv(self) -> list[str]:
+        """Query of all of this user's jobs the queue still shows (same output format)."""
+
+    @abstractmethod
+    def cancel_argv(self, ids: Sequence[str]) -> list[str]: ...
+
+    async def accounting(self, ids: Sequence[str]) -> dict[str, Record]:
+        """Records of jobs gone from the queue, where the system keeps them (default: none)."""
+        return {}
+
+    # -- the interface ---------------------------------------------------------------------
+
+    def header(self, job: StagedJob, workdir: str) -> list[str]:
+        return [*self.directives(job, workdir), self.stage_record(job)]
+
+    async def submit(self, jobs: Sequence[StagedJob]) -> list[Submission]:
+        from .ssh import guard_batch
+
+        prepared = await guard_batch(self._prepare(jobs), len(jobs))
+        subs: list[Submission] = []
+        errors: list[HostError] = []
+        for item in prepared:
+            try:
+                subs.append(self._submission(item.job, await self._submit_one(item)))
+            except HostError as exc:
+                log.warning("%s: submit of %s failed: %s", self.name, item.job.job, exc)
+                errors.append(exc)
+        if errors:
+            transient = len(jobs) > 1 or all(e.transient for e in errors)
+            raise HostError(f"{self.name}: {len(errors)} of {len(jobs)} submissions failed: {errors[0]}",
+                            transient=transient)
+        return subs
+
+    async def _submit_one(self, item: staging.Prepared) -> str:
+        try:
+            native_id = self.parse_submit(await self._run("submit", self.submit_argv(item.wrapper)))
+        except HostError as exc:
+            if not exc.transient:
+                raise
+            # it may have been accepted before the timeout or error: never submit twice
+            found = await self._lookup(item.job.token, fresh=True)
+            if found is None:
+                raise
+            log.info("%s: %s was accepted despite: %s", self.name, item.job.job, exc)
+            return found.native_id
+        log.debug("%s: %s is job %s", self.name, item.job.job, native_id)
+        return native_id
+
+    async def poll(self, subs: Sequence[Submission]) -> dict[str, Observation]:
+        now = time.monotonic()
+        if now - self._last_query < self.min_gap:
+            return {}
+        self._last_query = now
+        self.stats["poll"] += 1
+        ids = [s.native_id for s in subs if s.native_id]
+        records: dict[str, Record] = {}
+        if ids:
+            result = await self._run("query", self.query_argv(ids))
+            records = self.parse_query(result)
+        vanished = [i for i in ids if i not in records]
+        if vanished:
+            records.update(await self.accounting(vanished))
+        ended = [s for s in subs if s.native_id not in records or records[s.native_id].finished]
+        exits = await self._exit_files(ended)
+        found: dict[str, Observation] = {}
+        for sub in subs:
+            record = records.get(sub.native_id or "")
+            found[sub.token] = self._observe_record(sub, record, exits.get(sub.token))
+        return found
+
+    async def _exit_files(self, subs: Sequence[Submission]) -> dict[str, str]:
+        if not subs:
+            return {}
+        items = [(await self.shell.resolve(s.workdir), s.stem, "-") for s in subs]
+        self.stats["probe"] += 1
+        words = await staging.probe(self.shell, items)
+        return {s.token: value for s, (word, value) in zip(subs, words) if word == "exit"}
+
+    def _observe_record(self, sub: Submission, record: Record | None, exit_text: str | None) -> Observation:
+        """Queue record + exit file -> observation (the exit file wins on a normal end)."""
+        if record is None:
+            if exit_text is not None:
+                return staging.exit_observation(exit_text)
+            return Observation(JobState.UNKNOWN, None, f"job {sub.native_id} not in the queue and no exit file yet")
+        reason = record.reason if record.reason not in (None, "", "None") else None
+        if not record.finished:
+            if record.raw in self.plain_states and not reason:
+                return Observation(record.state)
+            return Observation(record.state, None, record.raw + (f": {reason}" if reason else ""))
+        if record.raw in self.normal_ends:
+            if exit_text is not None:
+                return staging.exit_observation(exit_text)
+            code = record.exit_code
+            if record.state is JobState.DONE and code in (None, 0):
+                return Observation(JobState.DONE, 0)
+            return Observation(JobState.FAILED, code, f"{record.raw} (no exit file), exit code {code}")
+        # ended by the batch system (time limit, cancel, memory, node failure, preemption)
+        code = staging.exit_observation(exit_text).exit_code if exit_text is not None else record.exit_code
+        return Observation(record.state, code, record.raw + (f": {reason}" if reason else ""))
+
+    async def cancel(self, subs: Sequence[Submission]) -> None:
+        ids = [s.native_id for s in subs if s.native_id]
+        for sub in subs:
+            if not sub.native_id:
+                found = await self._lookup(sub.token, fresh=True)
+                if found is not None:
+                    ids.append(found.native_id)
+        if ids:
+            result = await self._run("cancel", self.cancel_argv(ids))  # one call for all
+            if not result.ok:
+                log.warning("%s: cancel %s: %s", self.name, " ".join(ids), result.err)
+
+    async def recover(self, job: StagedJob) -> Submission | None:
+        """The attempt if the batch system (queue, accounting) or its files know it."""
+        self._jobs[job.token] = (job.spec, job.local_run_dir)
+        found = await self._lookup(job.token)
+        if found is not None:
+            return self._submission(job, found.native_id)
+        workdir = await self.shell.resolve(job.workdir)
+        if job.token in await self._wrapper_text(workdir, job.stem):
+            (word, _), = await staging.probe(self.shell, [(workdir, job.stem, "-")])
+            if word == "exit":  # ran and left the queue: report it from its exit file
+                return self._submission(job, None)
+        return None
+
+    async def _lookup(self, token: str, *, fresh: bool = False) -> Record | None:
+        """Find a job by its name (= token); one query serves lookups for 2 seconds."""
+        now = time.monotonic()
+        if fresh or self._by_name is None or now - self._by_name[0] > 2.0:
+            self._by_name = (now, await self._names())
+        name = self.job_name(token)
+        found = self._by_name[1].get(name)
+        if found is None:
+            found = await self._account_name(name)
+        return found
+
+    async def _names(self) -> dict[str, Record]:
+        result = await self._run("lookup", self.mine_argv())
+        return {record.name: record for record in self.parse_query(result).values()}
+
+    async def _account_name(self, name: str) -> Record | None:
+        """Look a job name up in accounting (default: not available)."""
+        return None

@@ -1,0 +1,285 @@
+"""The ``slurm`` kind: ``sbatch --parsable``, one ``squeue`` per poll, ``scancel``.
+
+Runs on this machine when the host has no address, else on the login node over the host's
+one SSH connection (same class, other :class:`~hybridflow.hosts.shell.Shell`).
+
+Node keys (defaults from the host entry): ``partition``, ``time``, ``nodes``, ``ntasks``,
+``cpus`` (per task), ``mem``, ``gpus``, ``gres``, ``account``, ``qos``, ``constraint``,
+and ``sbatch`` (extra arguments, a string or a list). They become ``#SBATCH`` lines of
+the wrapper, after the host's defaults and the script's own ``#SBATCH`` lines, so that
+the node wins (Slurm applies the last occurrence). The job name is the attempt's token.
+
+Status: ``squeue -t all -j IDS`` once per poll for all of the host's jobs; ``sacct`` only
+for jobs that left the queue, and only where accounting works (detected once). Without
+accounting a finished job stays in ``squeue -t all`` for ``MinJobAge`` (default 300 s);
+after that its exit file still tells, and a job with neither is ``unknown``, not failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..errors import HostError
+from ..states import JobState
+from .base import StagedJob
+from .batch import BatchHost, Record
+from .shell import CommandResult
+from .staging import files
+
+log = logging.getLogger(__name__)
+
+SQUEUE_FORMAT = "JobID:|,Name:|,State:|,Reason:|,exit_code:|"
+SACCT_FIELDS = "JobID,JobName,State,ExitCode,Reason"
+
+#: every Slurm job state (``squeue``/``sacct`` long names) onto ours
+STATES: dict[str, JobState] = {
+    "PENDING": JobState.PENDING,
+    "CONFIGURING": JobState.PENDING,
+    "REQUEUED": JobState.PENDING,
+    "REQUEUE_HOLD": JobState.PENDING,
+    "REQUEUE_FED": JobState.PENDING,
+    "RESV_DEL_HOLD": JobState.PENDING,
+    "POWER_UP_NODE": JobState.PENDING,
+    "RUNNING": JobState.RUNNING,
+    "COMPLETING": JobState.RUNNING,
+    "STAGE_OUT": JobState.RUNNING,
+    "SIGNALING": JobState.RUNNING,
+    "RESIZING": JobState.RUNNING,
+    "SUSPENDED": JobState.RUNNING,
+    "STOPPED": JobState.RUNNING,
+    "COMPLETED": JobState.DONE,
+    "FAILED": JobState.FAILED,
+    "OUT_OF_MEMORY": JobState.FAILED,
+    "SPECIAL_EXIT": JobState.FAILED,
+    "TIMEOUT": JobState.TIMEOUT,
+    "DEADLINE": JobState.TIMEOUT,
+    "CANCELLED": JobState.CANCELED,
+    "NODE_FAIL": JobState.LOST,
+    "BOOT_FAIL": JobState.LOST,
+    "PREEMPTED": JobState.LOST,
+    "REVOKED": JobState.LOST,
+}
+SHORT = {"PD": "PENDING", "R": "RUNNING", "CG": "COMPLETING", "CD": "COMPLETED", "F": "FAILED",
+         "TO": "TIMEOUT", "CA": "CANCELLED", "OOM": "OUT_OF_MEMORY", "NF": "NODE_FAIL",
+         "PR": "PREEMPTED", "RQ": "REQUEUED", "S": "SUSPENDED", "CF": "CONFIGURING", "BF": "BOOT_FAIL",
+         "DL": "DEADLINE", "RH": "REQUEUE_HOLD", "RS": "RESIZING", "SE": "SPECIAL_EXIT", "SO": "STAGE_OUT",
+         "ST": "STOPPED", "RV": "REVOKED", "SI": "SIGNALING", "RF": "REQUEUE_FED", "RD": "RESV_DEL_HOLD"}
+
+#: node/host keys that become ``#SBATCH --OPTION=VALUE``
+OPTIONS = {
+    "partition": "--partition",
+    "time": "--time",
+    "nodes": "--nodes",
+    "ntasks": "--ntasks",
+    "cpus": "--cpus-per-task",
+    "mem": "--mem",
+    "gpus": "--gpus",
+    "gres": "--gres",
+    "account": "--account",
+    "qos": "--qos",
+    "constraint": "--constraint",
+}
+
+#: sbatch/squeue errors after which trying again later may work
+TRANSIENT = (
+    "unable to contact slurm controller",
+    "socket timed out",
+    "connection refused",
+    "temporarily unavailable",
+    "zero bytes were transmitted",
+    "communication connection failure",
+    "slurmctld not responding",
+    "connect failure",
+    "try again",
+)
+
+
+def state_of(raw: str) -> tuple[JobState, str]:
+    """Our state for a Slurm state word (``CANCELLED by 0`` and short codes allowed)."""
+    word = raw.strip().split(" ")[0].rstrip("+").upper()
+    word = SHORT.get(word, word)
+    return STATES.get(word, JobState.UNKNOWN), word
+
+
+def exit_from_status(raw: str) -> int | None:
+    """An exit code from squeue's wait status (``768``) or sacct's ``3:0`` / ``0:9``."""
+    raw = raw.strip()
+    if not raw or raw.upper() in ("N/A", "(NULL)"):
+        return None
+    try:
+        if ":" in raw:
+            code, _, signal = raw.partition(":")
+            return 128 + int(signal) if int(signal) else int(code)
+        status = int(raw)
+    except ValueError:
+        return None
+    return 128 + (status & 0x7F) if status & 0x7F else status >> 8
+
+
+def is_transient(text: str) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in TRANSIENT)
+
+
+def parse_parsable(text: str) -> str:
+    """The job id printed by ``sbatch --parsable`` (``ID`` or ``ID;CLUSTER``)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            job_id = line.split(";")[0]
+            if job_id.isdigit():
+                return job_id
+    raise ValueError(f"no job id in sbatch output {text.strip()!r}")
+
+
+def parse_squeue(text: str) -> dict[str, Record]:
+    """Records from ``squeue -h -O`` :data:`SQUEUE_FORMAT` output, keyed by job id."""
+    records: dict[str, Record] = {}
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) < 4 or not parts[0].strip():
+            continue
+        job_id, name, raw, reason = (p.strip() for p in parts[:4])
+        state, word = state_of(raw)
+        code = exit_from_status(parts[4]) if len(parts) > 4 else None
+        records[job_id] = Record(job_id, name, state, word, code if state.is_terminal else None, reason)
+    return records
+
+
+def parse_sacct(text: str) -> dict[str, Record]:
+    """Records from ``sacct -n -X -P -o`` :data:`SACCT_FIELDS` output (last line per id wins)."""
+    records: dict[str, Record] = {}
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) < 4 or not parts[0].strip() or "." in parts[0]:
+            continue
+        job_id, name, raw, exit_raw = (p.strip() for p in parts[:4])
+        reason = parts[4].strip() if len(parts) > 4 else None
+        state, word = state_of(raw)
+        records[job_id] = Record(job_id, name, state, word, exit_from_status(exit_raw), reason)
+    return records
+
+
+def script_directives(text: str) -> list[str]:
+    """The ``#SBATCH`` lines of a script, read as sbatch does (until the first command)."""
+    lines: list[str] = []
+    for number, line in enumerate(text.splitlines()):
+        stripped = line.strip()
+        if number == 0 and stripped.startswith("#!"):
+            continue
+        if stripped.startswith("#SBATCH"):
+            lines.append(stripped)
+        elif stripped and not stripped.startswith("#"):
+            break
+    return lines
+
+
+def option_lines(values: Mapping[str, Any]) -> list[str]:
+    """``#SBATCH`` lines for the resource keys and extra ``sbatch`` arguments in ``values``."""
+    lines: list[str] = []
+    for key, flag in OPTIONS.items():
+        value = values.get(key)
+        if value is not None and value != "":
+            lines.append(f"#SBATCH {flag}={_clean(value, key)}")
+    extra = values.get("sbatch")
+    if extra:
+        args = shlex.split(extra) if isinstance(extra, str) else [str(a) for a in extra]
+        for group in _option_groups(args):
+            lines.append("#SBATCH " + " ".join(_clean(a, "sbatch") for a in group))
+    return lines
+
+
+def _option_groups(args: Iterable[str]) -> list[list[str]]:
+    groups: list[list[str]] = []
+    for arg in args:
+        if arg.startswith("-") or not groups:
+            groups.append([arg])
+        else:
+            groups[-1].append(arg)
+    return groups
+
+
+def _clean(value: Any, key: str) -> str:
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        raise HostError(f"slurm option '{key}' must be one line")
+    return text
+
+
+class SlurmHost(BatchHost):
+    """A Slurm cluster, here (no address) or on a login node over SSH."""
+
+    kind = "slurm"
+    plain_states = frozenset({"PENDING", "RUNNING"})
+    normal_ends = frozenset({"COMPLETED", "FAILED"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        setting = self.config.options.get("accounting", "auto")
+        self._sacct: bool | None = None if setting == "auto" else bool(setting)
+
+    def directives(self, job: StagedJob, workdir: str) -> list[str]:
+        lines = option_lines(self.config.options)
+        script = job.spec.script_path
+        if script and script.endswith(".sh"):
+            try:
+                lines += script_directives((job.base_dir / script).read_text(encoding="utf-8", errors="replace"))
+            except OSError as exc:
+                raise HostError(f"job '{job.job}': cannot read {script}: {exc.strerror}") from exc
+        lines += option_lines(job.spec.args)
+        out = files(workdir, job.stem)["log"].removesuffix(".log") + ".slurm.out"
+        lines += [
+            f"#SBATCH --job-name={self.job_name(job.token)}",
+            f"#SBATCH --output={out}",
+            f"#SBATCH --chdir={workdir}",
+        ]
+        return lines
+
+    def submit_argv(self, wrapper: str) -> list[str]:
+        return ["sbatch", "--parsable", wrapper]
+
+    def parse_submit(self, result: CommandResult) -> str:
+        if not result.ok:
+            raise HostError(f"sbatch: {result.err or result.returncode}", transient=is_transient(result.err))
+        try:
+            return parse_parsable(result.out)
+        except ValueError as exc:
+            raise HostError(str(exc), transient=True) from None
+
+    def query_argv(self, ids: Sequence[str]) -> list[str]:
+        return ["squeue", "-h", "-t", "all", "-j", ",".join(ids), "-O", SQUEUE_FORMAT]
+
+    def mine_argv(self) -> list[str]:
+        return ["squeue", "-h", "-t", "all", "--me", "-O", SQUEUE_FORMAT]
+
+    def parse_query(self, result: CommandResult) -> dict[str, Record]:
+        if not result.ok:
+            if "invalid job id" in result.err.lower():
+                return {}  # every asked id left the queue
+            raise HostError(f"squeue: {result.err or result.returncode}", transient=True)
+        return parse_squeue(result.out)
+
+    def cancel_argv(self, ids: Sequence[str]) -> list[str]:
+        return ["scancel", *ids]
+
+    async def _sacct(self, argv: list[str]) -> dict[str, Record]:
+        if self._sacct is False:
+            return {}
+        result = await self._run("accounting", ["sacct", "-n", "-X", "-P", "-o", SACCT_FIELDS, *argv])
+        if not result.ok:
+            if self._sacct is None and not is_transient(result.err):
+                log.info("%s: no Slurm accounting (%s); using squeue and exit files", self.name, result.err)
+                self._sacct = False
+            return {}
+        self._sacct = True
+        return parse_sacct(result.out)
+
+    async def accounting(self, ids: Sequence[str]) -> dict[str, Record]:
+        return await self._sacct(["-j", ",".join(ids)])
+
+    async def _account_name(self, name: str) -> Record | None:
+        found = await self._sacct(["--name", name, "-S", "now-7days"])
+        return next((r for r in found.values() if r.name == name), None)

@@ -1,0 +1,74 @@
+"""Helpers for the testbed tests (importable as ``hostsupport``)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+TESTBED_DIR = Path(os.environ.get("TESTBED_DIR", "/tmp/testbed"))
+VENV = Path(os.environ.get("HYBRIDFLOW_TESTBED_VENV", "/opt/hybridflow-testbed/venv"))
+
+#: node keys that put a job on each kind of the conformance suite
+KINDS: dict[str, dict[str, str]] = {
+    "local": {"kind": "local"},
+    "ssh": {"kind": "ssh", "host": "testbed"},
+    "slurm": {"kind": "slurm"},
+    "slurm-ssh": {"kind": "slurm", "host": "cluster"},
+}
+
+
+@dataclass(frozen=True)
+class Testbed:
+    __test__ = False  # not a test class
+
+    dir: Path
+    ssh_host: str
+    ssh_port: int
+    ssh_user: str
+    ssh_key: str
+    known_hosts: str
+    ssh_config: str
+    partition: str
+    accounting: bool
+
+    def ssh(self, command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run a command line as the SSH user with OpenSSH (independent of hybridflow)."""
+        return subprocess.run(["ssh", "-F", self.ssh_config, "testbed", command], capture_output=True,
+                              text=True, timeout=timeout)
+
+    def start(self) -> None:
+        """(Re)start whatever daemon of the testbed is not running (idempotent)."""
+        subprocess.run([str(SHARED / "testbed" / "start-testbed")], check=True, capture_output=True, timeout=300)
+
+    def pid(self, daemon: str) -> int:
+        return int((self.dir / "run" / f"{daemon}.pid").read_text().strip())
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """``export KEY=VALUE`` lines of a shell file (comments allowed)."""
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        words = shlex.split(line, comments=True)
+        if len(words) >= 2 and words[0] == "export" and "=" in words[1]:
+            key, _, value = words[1].partition("=")
+            env[key] = value
+    return env
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.2) -> object:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
