@@ -1,0 +1,209 @@
+"""``hflow workflow service ...``: the workflow verbs against a running service, over HTTP.
+
+The URL defaults to the service recorded in ``$HYBRIDFLOW_HOME`` (else
+``http://127.0.0.1:8000``; ``--url`` or ``$HYBRIDFLOW_SERVICE_URL`` override it) and the
+token to the one in ``$HYBRIDFLOW_HOME`` (``--token`` or ``$HYBRIDFLOW_SERVICE_TOKEN``).
+The service's one-line errors are printed as they are; an invalid workflow exits 2.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import tarfile
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from .. import config
+from ..errors import HybridflowError, NotFoundError, SpecError
+from ..names import split_list
+from ..service import daemon, tokens
+
+app = typer.Typer(no_args_is_help=True)
+out = Console(highlight=False)
+
+URL_ENV = "HYBRIDFLOW_SERVICE_URL"
+EXIT_FAILED, EXIT_CANCELED = 1, 130
+MAX_BUNDLE = 16 << 20
+
+
+class Output(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+class ServiceClientError(HybridflowError):
+    """The service refused a request or could not be reached."""
+
+
+def _url(url: str | None) -> str:
+    if url:
+        return url.rstrip("/")
+    if os.environ.get(URL_ENV):
+        return os.environ[URL_ENV].rstrip("/")
+    record = daemon.read_record(config.home())
+    return record.url if record else "http://127.0.0.1:8000"
+
+
+class Client:
+    """A thin httpx client that turns error answers into one-line exceptions."""
+
+    def __init__(self, url: str | None, token: str | None) -> None:
+        self.base = _url(url)
+        secret = token or tokens.read_token(config.home())
+        if not secret:
+            raise ServiceClientError(f"no service token in {config.home()}: run 'hflow service token' there, or pass --token")
+        self.http = httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, f"/api/v1{path}", **kwargs)
+        except httpx.ConnectError:
+            raise ServiceClientError(f"no service answers at {self.base} (start one with 'hflow service start')") from None
+        except httpx.HTTPError as exc:
+            raise ServiceClientError(f"{self.base}: {exc}") from None
+        if response.is_success:
+            return response
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text.strip() or response.reason_phrase
+        if response.status_code == 422:
+            raise SpecError(str(detail))
+        if response.status_code == 404:
+            raise NotFoundError(str(detail))
+        raise ServiceClientError(f"{detail} (HTTP {response.status_code})")
+
+
+UrlOption = typer.Option(None, "--url", help="Service URL (default: the running service of $HYBRIDFLOW_HOME).")
+TokenOption = typer.Option(None, "--token", envvar=tokens.TOKEN_ENV, help="Token (default: $HYBRIDFLOW_HOME's).")
+
+
+def _bundle(path: Path) -> bytes:
+    """The YAML's folder as a tar.gz, so that its scripts travel with it."""
+    buffer = io.BytesIO()
+    total = 0
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for item in sorted(path.parent.rglob("*")):
+            if item.is_symlink() or not item.is_file() or any(p.startswith(".") for p in item.relative_to(path.parent).parts):
+                continue
+            total += item.stat().st_size
+            if total > MAX_BUNDLE:
+                raise ServiceClientError(f"{path.parent} is over {MAX_BUNDLE >> 20} MiB: pack what the workflow needs yourself")
+            archive.add(item, arcname=item.relative_to(path.parent).as_posix(), recursive=False)
+    return buffer.getvalue()
+
+
+def _width() -> str:
+    return str(max(40, min(400, out.width)))
+
+
+@app.command()
+def add(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Workflow YAML, or a .zip/.tar.gz with its scripts."),
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name (default: the YAML's)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a stored workflow of that name."),
+    bundle: bool = typer.Option(False, "--bundle", help="Send the YAML's folder (its scripts) along as an archive."),
+    url: str = UrlOption,
+    token: str = TokenOption,
+) -> None:
+    """Upload a workflow to the service."""
+    client = Client(url, token)
+    is_yaml = file.suffix.lower() in (".yaml", ".yml")
+    params: dict[str, str] = {"filename": file.name}
+    if name:
+        params["name"] = name
+    if replace:
+        params["replace"] = "true"
+    if is_yaml and bundle:
+        data, kind = _bundle(file), "application/gzip"
+        params["file"] = file.name
+    else:
+        data, kind = file.read_bytes(), "application/yaml" if is_yaml else "application/octet-stream"
+    try:
+        wf = client.request("POST", "/workflows", content=data, params=params, headers={"Content-Type": kind}).json()
+    except SpecError as exc:
+        hint = " (add --bundle to send the workflow's scripts)" if is_yaml and not bundle and "does not exist" in str(exc) else ""
+        raise SpecError(f"{exc}{hint}") from None
+    out.print(f"added workflow [bold]{wf['name']}[/] ({wf['job_count']} jobs) to {client.base}")
+
+
+@app.command("list")
+def list_(url: str = UrlOption, token: str = TokenOption) -> None:
+    """List the service's workflows with their state and job counts."""
+    client = Client(url, token)
+    table = Table("workflow", "state", "jobs", "states")
+    for wf in client.request("GET", "/workflows").json():
+        state = f"{wf['state']} (pid {wf['pid']})" if wf["running"] else wf["state"]
+        counts = ", ".join(f"{s} {n}" for s, n in sorted(wf["counts"].items()))
+        table.add_row(wf["name"], state, str(wf["job_count"]), counts)
+    out.print(table)
+
+
+@app.command()
+def run(
+    name: str = typer.Argument(..., help="Workflow name."),
+    sequential: bool = typer.Option(False, "--sequential", help="One job at a time, in topological order."),
+    wait: bool = typer.Option(False, "--wait", "-w", help="Wait for the end; exit 1 if a job failed, 130 if canceled."),
+    url: str = UrlOption,
+    token: str = TokenOption,
+) -> None:
+    """Start a run on the service (a coordinator that outlives the service)."""
+    client = Client(url, token)
+    started = client.request("POST", f"/workflows/{name}/run", json={"sequential": sequential}).json()
+    out.print(f"workflow [bold]{name}[/]: {'running' if started['running'] else 'ran'} (coordinator pid {started['pid']})")
+    if not wait:
+        return
+    while client.request("GET", f"/workflows/{name}").json()["running"]:
+        time.sleep(1.0)
+    sys.stdout.write(client.request("GET", f"/workflows/{name}/status", params={"format": "table", "width": _width()}).text)
+    final = client.request("GET", f"/workflows/{name}").json()["state"]
+    if final == "canceled":
+        raise typer.Exit(EXIT_CANCELED)
+    if final != "done":
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def delete(name: str = typer.Argument(..., help="Workflow name(s), e.g. 'a,b[1-2]'."),
+           url: str = UrlOption, token: str = TokenOption) -> None:
+    """Delete workflows on the service (refused while they run)."""
+    client = Client(url, token)
+    for wf in split_list(name):
+        client.request("DELETE", f"/workflows/{wf}")
+        out.print(f"deleted workflow [bold]{wf}[/]")
+
+
+@app.command()
+def status(
+    name: str = typer.Argument(..., help="Workflow name."),
+    output: Output = typer.Option(Output.table, "--output", "-o", help="table, json or yaml."),
+    url: str = UrlOption,
+    token: str = TokenOption,
+) -> None:
+    """Show the state of every job, as 'hflow workflow status' does."""
+    client = Client(url, token)
+    text = client.request("GET", f"/workflows/{name}/status", params={"format": output.value, "width": _width()}).text
+    if output is Output.json:
+        text = json.dumps(json.loads(text), indent=2) + "\n"
+    elif output is Output.yaml:
+        text = yaml.safe_dump(yaml.safe_load(text), sort_keys=False)
+    sys.stdout.write(text)
+
+
+@app.command()
+def cancel(name: str = typer.Argument(..., help="Workflow name."), url: str = UrlOption, token: str = TokenOption) -> None:
+    """Cancel a run going on (started by the service or the CLI)."""
+    answer = Client(url, token).request("POST", f"/workflows/{name}/cancel").json()
+    out.print(f"cancel requested for [bold]{name}[/]" if answer["running"] else f"workflow [bold]{name}[/] is not running")

@@ -1,0 +1,94 @@
+"""The FastAPI app factory of the hybridflow service.
+
+``create_app(home, token)`` builds an app on the state database of ``home`` (default
+``$HYBRIDFLOW_HOME``): the same store the CLI and the Python API use, so workflows
+started by either are visible in the other. Routes: the JSON API under ``/api/v1`` (one
+router per noun), the OpenAPI document at ``/openapi.json``, its docs page at ``/docs``,
+the web UI at ``/`` and its assets under ``/static``. Every one of them needs the token
+(see :mod:`hybridflow.service.auth`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__, config
+from ..store.sqlite import Store
+from . import errors, tokens
+from .auth import AuthMiddleware, Credentials, SecurityHeadersMiddleware
+from .deps import ServiceState, Stores
+from .routers import (
+    dependencies,
+    events,
+    graph,
+    jobs,
+    pages,
+    runs,
+    service,
+    status,
+    workflows,
+)
+from .routers.pages import UI
+from .runner import Runner
+from .settings import ServiceSettings
+from .snapshots import SnapshotCache
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Manage hybridflow workflows over HTTP: upload (YAML or an archive with scripts),
+run, cancel, add jobs and dependencies, read status, graphs and logs, and follow state
+changes as server-sent events. Authenticate with `Authorization: Bearer TOKEN`
+(`hflow service token` shows it)."""
+
+
+def create_app(home: str | Path | None = None, token: str | None = None, **limits: Any) -> FastAPI:
+    """Build the service app.
+
+    ``token`` defaults to the configured one (``$HYBRIDFLOW_SERVICE_TOKEN`` or the token
+    file in ``home``), generated (mode 0600) on first use. ``limits`` override fields of
+    :class:`~hybridflow.service.settings.ServiceSettings` (``max_upload_bytes``...).
+    """
+    root = Path(home).expanduser() if home else config.home()
+    root.mkdir(parents=True, exist_ok=True)
+    settings = replace(ServiceSettings(home=root.resolve(), token=token or tokens.load_or_create(root)), **limits)
+    Store(settings.database).close()  # create/migrate the database before serving
+    credentials = Credentials(settings.token)
+    state = ServiceState(
+        settings=settings, credentials=credentials, stores=Stores(settings),
+        cache=SnapshotCache(ttl=settings.snapshot_ttl),
+        runner=Runner(settings.home, settings.coordinator_logs, timeout=settings.run_start_timeout),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("hybridflow service on %s", settings.home)
+        yield
+        state.stores.close()
+
+    app = FastAPI(
+        title="hybridflow", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+    )
+    app.state.hf = state
+    app.state.started = time.time()
+    errors.install(app)
+    for module in (workflows, runs, jobs, dependencies, status, graph, events, service, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(UI.joinpath("static"))), name="static")
+    app.add_middleware(AuthMiddleware, credentials=credentials)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (``--reload``): home and token from the environment."""
+    return create_app()

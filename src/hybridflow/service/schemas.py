@@ -1,0 +1,156 @@
+"""Request and response bodies of the REST API (pydantic: the service's edge).
+
+Times are POSIX seconds (floats), ``null`` until known. Every error body is
+:class:`ErrorOut`: one line naming the problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]*$"
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="One line naming the problem.")
+
+
+class WorkflowSummary(BaseModel):
+    """A workflow as listed: its state and how many jobs are in each state."""
+
+    name: str
+    state: str = Field(description="defined, running, done, failed or canceled")
+    running: bool = Field(description="A live coordinator holds the workflow's lock.")
+    pid: int | None = Field(None, description="The coordinator's process id while running.")
+    job_count: int
+    counts: dict[str, int] = Field(description="Number of jobs per state (states that occur).")
+    created: float | None = None
+    modified: float | None = None
+    t0: float | None = Field(None, description="Start of the last run.")
+    t1: float | None = Field(None, description="End of the last run.")
+    duration: float | None = Field(None, description="t1 - t0 once the run ended.")
+    run_dir: str | None = None
+
+
+class JobOut(BaseModel):
+    name: str
+    kind: str
+    host: str | None = None
+    label: str = Field(description="The label template rendered for the job's current state.")
+    state: str
+    progress: int
+    message: str | None = None
+    attempt: int
+    exit_code: int | None = None
+    tstart: float | None = None
+    tend: float | None = None
+    duration: float | None = Field(None, description="tend - tstart once the job ended.")
+    parents: list[str]
+
+
+class WorkflowDetail(WorkflowSummary):
+    """One workflow with every job's state, its edges and its colours."""
+
+    jobs: list[JobOut]
+    edges: list[tuple[str, str]]
+    colors: dict[str, str] = Field(description="Fill colour per state, as in the SVG.")
+    generation: int = Field(description="Bumped whenever jobs or edges change.")
+    last_event: int = Field(description="Id of the newest event: resume the stream after it.")
+    source: str | None = None
+
+
+class AttemptOut(BaseModel):
+    number: int
+    state: str
+    exit_code: int | None = None
+    kind: str
+    host: str
+    workdir: str
+    log: str = Field(description="Path of the attempt's log on its host.")
+    native_id: str | None = None
+    created: float
+    started: float | None = None
+    ended: float | None = None
+    message: str | None = None
+
+
+class JobDetail(JobOut):
+    spec: dict[str, Any] = Field(description="The job as written in YAML.")
+    children: list[str]
+    attempts: list[AttemptOut]
+
+
+class LogOut(BaseModel):
+    job: str
+    attempt: int | None = Field(None, description="Attempt number read (null: never started).")
+    offset: int = Field(description="Byte offset of the first byte of data.")
+    next_offset: int = Field(description="Pass as offset to read on from here.")
+    size: int = Field(description="Size of the log file when read.")
+    data: str
+    state: str = Field(description="The job's state when read.")
+    complete: bool = Field(description="The job ended and the log has been read to its end.")
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sequential: bool = Field(False, description="One job at a time, in topological order.")
+    resume: bool = Field(True, description="Re-attach to attempts of an interrupted run.")
+
+
+class RunOut(BaseModel):
+    name: str
+    pid: int = Field(description="Process id of the coordinator started for the run.")
+    running: bool = Field(description="False when the run already ended before this answer.")
+    exit_code: int | None = None
+
+
+class CancelOut(BaseModel):
+    name: str
+    requested: bool
+    running: bool = Field(description="A coordinator was running and will cancel.")
+
+
+class JobIn(BaseModel):
+    """A job to add, with the keys of a YAML node. ``name`` may expand: ``train[1-3]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field("local", max_length=50)
+    exec: str | None = Field(None, max_length=100_000)
+    script: str | None = Field(None, max_length=4096)
+    host: str | None = Field(None, max_length=200)
+    user: str | None = Field(None, max_length=200)
+    label: str | None = Field(None, max_length=10_000)
+    venv: str | None = Field(None, max_length=4096)
+    shape: str | None = Field(None, max_length=50)
+    style: str | None = Field(None, max_length=200)
+    args: dict[str, Any] = Field(default_factory=dict, description="Extra keys, kept as job arguments.")
+
+
+class JobsAdded(BaseModel):
+    name: str
+    added: list[str]
+
+
+class DependenciesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    chains: list[str] = Field(min_length=1, max_length=1000,
+                              description="Chains such as 'a,b,c' (a→b→c) or 'prep,train[1-3]'.")
+
+
+class DependenciesOut(BaseModel):
+    name: str
+    added: list[tuple[str, str]]
+
+
+class ServiceInfo(BaseModel):
+    version: str
+    home: str
+    pid: int
+    started: float
+    workflows: int

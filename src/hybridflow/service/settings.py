@@ -1,0 +1,48 @@
+"""Settings of one service instance: where its home is, its token and its limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MIB = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """Everything a :func:`~hybridflow.service.app.create_app` instance is configured with.
+
+    ``home`` is the ``$HYBRIDFLOW_HOME`` whose state database the service shares with the
+    CLI. The limits bound what one request may make the service do: an upload larger than
+    ``max_upload_bytes`` (request body) or ``max_unpacked_bytes`` (archive contents) is
+    refused with 413, so are archives of more than ``max_members`` entries and workflows
+    of more than ``max_jobs`` jobs (bracket expansion included).
+    """
+
+    home: Path
+    token: str
+    max_upload_bytes: int = 16 * MIB
+    max_unpacked_bytes: int = 64 * MIB
+    max_members: int = 2000
+    max_jobs: int = 20000
+    max_log_chunk: int = 1 * MIB
+    #: seconds a run request waits for the coordinator to take the workflow's lock
+    run_start_timeout: float = 15.0
+    #: seconds a cached snapshot is trusted when nothing in the database changed
+    snapshot_ttl: float = 1.0
+    #: seconds between polls of the events table by an event stream
+    stream_interval: float = 0.25
+
+    @property
+    def database(self) -> Path:
+        return self.home / "hybridflow.db"
+
+    @property
+    def uploads(self) -> Path:
+        """Uploaded workflows live in ``uploads/NAME`` (their scripts beside the YAML)."""
+        return self.home / "uploads"
+
+    @property
+    def coordinator_logs(self) -> Path:
+        """Output of the coordinator processes the service started, ``NAME.log`` each."""
+        return self.home / "service" / "runs"
