@@ -9,7 +9,8 @@ from typing import Protocol
 class SchedulingPolicy(Protocol):
     """Chooses jobs to start among the ready ones.
 
-    ``ready`` is in the order jobs became ready; ``host_of(job)`` names the job's host and
+    ``ready`` is in the order jobs became ready (the head of each host's queue, unless the
+    policy sets ``needs_all_ready = True``); ``host_of(job)`` names the job's host and
     ``slots[host]`` how many more attempts that host accepts now (never exceed it);
     ``running`` counts the run's active attempts; ``order(job)`` is the job's position in
     a topological order.
@@ -48,6 +49,8 @@ class ParallelPolicy:
 
 class SequentialPolicy:
     """One job at a time, in topological order (ties broken by name)."""
+
+    needs_all_ready = True  # the engine passes every ready job, not just each host's queue head
 
     def select(
         self,

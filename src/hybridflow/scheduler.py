@@ -15,6 +15,7 @@ attempt the host never saw is started again.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 import time
@@ -87,7 +88,9 @@ class Engine:
         self.states: dict[str, JobState] = {}
         self.progress: dict[str, int] = {}
         self.active: dict[str, Active] = {}
-        self.ready: dict[str, None] = {}  # insertion-ordered set
+        self.ready: dict[str, None] = {}  # insertion-ordered set of startable jobs
+        self._ready_by_host: dict[Hashable, dict[str, None]] = {}
+        self._host_of: dict[str, Hashable] = {}
         self.hosts: dict[Hashable, HostSlot] = {}
         self._writes: list[Callable[[], None]] = []
         self._cancel = False
@@ -189,9 +192,8 @@ class Engine:
         await self._confirm_unsubmitted()
         await self._observe(now)
         staged = self._select()
-        self._flush()
-        await self._submit(staged)
-        self._flush()
+        self._flush(durable=any(self.hosts[self.active[item.job].host_key].host.kind != "local" for item in staged))
+        await self._submit(staged)  # what it learns (native ids) is written with the next round
         if self.on_update is not None:
             self.on_update(self)
         return not self.active and not self.ready
@@ -303,7 +305,7 @@ class Engine:
         if obs.state is JobState.DONE:
             for child in self.graph.successors(job):
                 self._waiting[child] -= 1
-                self._consider(child)
+                self._consider(child, check_parents=False)
         else:
             self._skip_descendants(job)
 
@@ -311,7 +313,7 @@ class Engine:
         for child in dag.descendants(self.graph, job):
             if self.states[child] is JobState.READY:
                 self.states[child] = JobState.SKIPPED
-                self.ready.pop(child, None)
+                self._unready(child)
                 message = f"upstream job '{job}' {self.states[job].value}"
                 self._writes.append(
                     lambda child=child, message=message: self.store.set_job_state(
@@ -319,20 +321,37 @@ class Engine:
                     )
                 )
 
-    def _consider(self, job: str) -> None:
-        """Queue ``job`` if it is ready to start, or skip it if it never can."""
+    def _consider(self, job: str, *, check_parents: bool = True) -> None:
+        """Queue ``job`` if it is ready to start, or skip it if it never can.
+
+        ``check_parents=False`` when a parent just succeeded: a failed parent would have
+        skipped this job already, so only the waiting count matters (O(1) per edge).
+        """
         if self.states[job] is not JobState.READY:
             return
-        parents = list(self.graph.predecessors(job))
-        failed = [p for p in parents if self.states[p].is_unsuccessful]
+        failed = (
+            [p for p in self.graph.predecessors(job) if self.states[p].is_unsuccessful] if check_parents else []
+        )
         if failed:
             self.states[job] = JobState.SKIPPED
-            self.ready.pop(job, None)
+            self._unready(job)
             message = f"upstream job '{failed[0]}' {self.states[failed[0]].value}"
             self._writes.append(lambda: self.store.set_job_state(self.wid, job, JobState.SKIPPED, message=message))
             self._skip_descendants(job)
         elif self._waiting.get(job, 0) == 0:
             self.ready[job] = None
+            key = self._host_key(job)
+            self._ready_by_host.setdefault(key, {})[job] = None
+
+    def _unready(self, job: str) -> None:
+        if self.ready.pop(job, 0) is None:
+            del self._ready_by_host[self._host_key(job)][job]
+
+    def _host_key(self, job: str) -> Hashable:
+        key = self._host_of.get(job)
+        if key is None:
+            key = self._host_of[job] = self._host(self.spec.jobs[job])[0]
+        return key
 
     # -- starting --------------------------------------------------------------------------
 
@@ -372,13 +391,19 @@ class Engine:
         running: dict[Hashable, int] = {}
         for active in self.active.values():
             running[active.host_key] = running.get(active.host_key, 0) + 1
-        keys = {job: self._host(self.spec.jobs[job])[0] for job in self.ready}
-        slots = {key: self.hosts[key].host.max_parallel - running.get(key, 0) for key in set(keys.values())}
-        chosen = self.policy.select(list(self.ready), keys.__getitem__, slots, len(self.active), self._order.__getitem__)
+        slots = {key: self.hosts[key].host.max_parallel - running.get(key, 0) for key in self._ready_by_host}
+        if getattr(self.policy, "needs_all_ready", False):
+            candidates = list(self.ready)
+        else:  # the head of each host's queue: enough for its free slots, O(slots) not O(ready)
+            candidates = []
+            for key, queue in self._ready_by_host.items():
+                want = max(4 * slots[key], 32) if slots[key] > 0 else 0
+                candidates.extend(itertools.islice(queue, want))
+        chosen = self.policy.select(candidates, self._host_key, slots, len(self.active), self._order.__getitem__)
         chosen = self._within_sweep_limits(chosen)
         staged: list[StagedJob] = []
         for job in chosen:
-            del self.ready[job]
+            self._unready(job)
             attempt = self.attempts.get(job, 0) + 1
             self.attempts[job] = attempt
             token = f"hf-{self.wid}-{job}-{attempt}-{secrets.token_hex(4)}"
@@ -386,8 +411,9 @@ class Engine:
             staged.append(item)
             self.states[job] = JobState.SUBMITTED
             self.progress[job] = 0
-            self.active[job] = Active(item, keys[job], JobState.SUBMITTED)
-            self._writes.append(lambda item=item, key=keys[job]: self._record_attempt(item, key))
+            key = self._host_key(job)
+            self.active[job] = Active(item, key, JobState.SUBMITTED)
+            self._writes.append(lambda item=item, key=key: self._record_attempt(item, key))
         return staged
 
     def _within_sweep_limits(self, chosen: list[str]) -> list[str]:
@@ -465,7 +491,8 @@ class Engine:
         removed = [job for job in self.spec.jobs if job not in spec.jobs]
         self.spec = spec
         for job in removed:
-            self.ready.pop(job, None)
+            if job in self.ready:
+                self._unready(job)
             if job not in self.active:
                 self.states.pop(job, None)
                 if self.graph.has_node(job):
@@ -483,8 +510,8 @@ class Engine:
                 self._waiting[job] = sum(
                     1 for p in self.graph.predecessors(job) if self.states[p] is not JobState.DONE
                 )
-                if self._waiting[job]:
-                    self.ready.pop(job, None)
+                if self._waiting[job] and job in self.ready:
+                    self._unready(job)
                 self._consider(job)
         log.info("workflow %s changed: %d jobs added, %d removed", self.name, len(added), len(removed))
 
@@ -501,6 +528,7 @@ class Engine:
         for job in list(self.active):
             self._finish(job, Observation(JobState.CANCELED, message="canceled"))
         self.ready.clear()
+        self._ready_by_host.clear()
         self._flush()
 
     def _final_state(self) -> WorkflowState:
@@ -510,11 +538,11 @@ class Engine:
             return WorkflowState.DONE
         return WorkflowState.FAILED
 
-    def _flush(self) -> None:
+    def _flush(self, *, durable: bool = False) -> None:
         """Write everything this round decided, in one transaction."""
         if not self._writes:
             return
         writes, self._writes = self._writes, []
-        with self.store.transaction():
+        with self.store.transaction(durable=durable):
             for write in writes:
                 write()

@@ -95,8 +95,12 @@ def test_cancel_kills_process_group_and_exits_130(home: Path, write_workflow, ho
     run_dir = home / "runs" / "wf"
     proc = _start("workflow", "run", str(path), "--quiet")
     _wait_for(lambda: (run_dir / "child.pid").exists(), what="long job to start")
-    status = json.loads(hflow("workflow", "status", "wf", "-o", "json").stdout)
-    assert {j["name"]: j["state"] for j in status["jobs"]}["long"] == "running"
+
+    def long_state() -> str:
+        status = json.loads(hflow("workflow", "status", "wf", "-o", "json").stdout)
+        return {j["name"]: j["state"] for j in status["jobs"]}["long"]
+
+    _wait_for(lambda: long_state() == "running", timeout=5, what="status 'running' seen from another process")
     if how == "cancel-command":
         assert "cancel requested" in hflow("workflow", "cancel", "wf").stdout
     else:
@@ -146,14 +150,22 @@ def test_pid_reuse_is_not_taken_for_the_job(home: Path, write_workflow) -> None:
     path = write_workflow("workflow:\n  nodes:\n    a: {exec: 'sleep 30'}\n")
     run_dir = home / "runs" / "wf"
     coordinator = _start("workflow", "run", str(path), "--quiet")
-    _wait_for(lambda: (run_dir / "a.pid").exists(), what="a to start")
-    time.sleep(0.5)
+    _wait_for(lambda: (home / "hybridflow.db").exists(), what="the state database")
+    db = sqlite3.connect(home / "hybridflow.db")
+
+    def native_id() -> str | None:
+        try:
+            row = db.execute("SELECT native_id FROM attempts WHERE job='a'").fetchone()
+        except sqlite3.OperationalError:  # the schema is not created yet
+            return None
+        return row[0] if row else None
+
+    _wait_for(native_id, what="a to start")
     coordinator.send_signal(signal.SIGKILL)
     coordinator.wait()
-    pid = int((run_dir / "a.pid").read_text())
+    pid = int(native_id().split(":")[0])
     os.killpg(pid, signal.SIGKILL)  # the job dies without an exit file...
     impostor = subprocess.Popen(["sleep", "30"])  # ...and some other process is alive
-    db = sqlite3.connect(home / "hybridflow.db")
     with db:
         db.execute("UPDATE attempts SET native_id=? WHERE job='a'", (f"{impostor.pid}:{time.time() - 1000:.3f}",))
     try:

@@ -1,8 +1,8 @@
 """The ``local`` kind: jobs run as detached process groups on the coordinator's machine.
 
-Each attempt runs the wrapper with bash in its own session, so it survives the
+Each attempt runs the wrapper with ``bash -c`` in its own session, so it survives the
 coordinator (a restarted coordinator re-attaches by PID, checking the process start time
-against PID reuse). Exits are noticed at once: on Linux through a pidfd registered with the
+against PID reuse, or finds the process by the attempt's token in its command line). Exits are noticed at once: on Linux through a pidfd registered with the
 event loop, elsewhere through a waiting thread; :meth:`Host.notify` then wakes the
 scheduler. Logs, exit codes and PIDs are plain files in the run directory.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,15 +43,31 @@ def _parse_native(native_id: str | None) -> tuple[int, float] | None:
     return int(pid), float(ctime)
 
 
-def _same_process(pid: int, ctime: float) -> psutil.Process | None:
-    """The live process ``pid`` if it is the one started at ``ctime`` (PID reuse guard)."""
+def process_start(pid: int) -> float | None:
+    """When process ``pid`` started (an identity that PID reuse cannot fake), or None.
+
+    On Linux the start time in clock ticks from ``/proc/PID/stat`` (one small read);
+    elsewhere psutil's creation time.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                stat = handle.read()
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        return None if fields[0] == b"Z" else float(fields[19])
     try:
         proc = psutil.Process(pid)
-        if abs(proc.create_time() - ctime) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return proc
+        return None if proc.status() == psutil.STATUS_ZOMBIE else proc.create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
+
+
+def _same_process(pid: int, started: float) -> bool:
+    """Whether ``pid`` is alive and is the process that started at ``started``."""
+    now = process_start(pid)
+    return now is not None and round(now, 3) == round(started, 3)
 
 
 def read_exit(path: Path) -> int | None:
@@ -58,6 +75,60 @@ def read_exit(path: Path) -> int | None:
         return wrapper.parse_exit(path.read_text())
     except FileNotFoundError:
         return None
+
+
+class _Child:
+    """A wrapper process started by this coordinator, in its own session."""
+
+    _bash: str | None = None
+
+    def __init__(self, pid: int, popen: subprocess.Popen[bytes] | None = None) -> None:
+        self.pid = pid
+        self.popen = popen
+        self.returncode: int | None = None
+
+    @classmethod
+    def spawn(cls, argv: list[str], cwd: Path, env: dict[str, str]) -> _Child:
+        """Start ``argv`` detached, stdio on /dev/null.
+
+        On POSIX through ``posix_spawn`` (no fork of this process's memory: the cheapest
+        way to start many short jobs); elsewhere through :class:`subprocess.Popen`.
+        """
+        if hasattr(os, "posix_spawn"):
+            if cls._bash is None:
+                cls._bash = shutil.which("bash") or "/bin/bash"
+            actions = [
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ]
+            return cls(os.posix_spawn(cls._bash, argv, env, file_actions=actions, setsid=True))
+        popen = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        return cls(popen.pid, popen)
+
+    def poll(self) -> int | None:
+        """The exit status once the process ended (reaping it), else None."""
+        if self.returncode is None:
+            if self.popen is not None:
+                self.returncode = self.popen.poll()
+            else:
+                try:
+                    pid, status = os.waitpid(self.pid, os.WNOHANG)
+                except ChildProcessError:
+                    self.returncode = -1
+                else:
+                    if pid:
+                        self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> None:
+        if self.popen is not None:
+            self.popen.wait()
+        else:
+            os.waitpid(self.pid, 0)
 
 
 class LocalHost(Host):
@@ -68,8 +139,9 @@ class LocalHost(Host):
 
     def __init__(self, config: HostConfig, notify: Callable[[], None] | None = None) -> None:
         super().__init__(config, notify)
-        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._children: dict[str, _Child] = {}
         self._canceled: set[str] = set()
+        self._env = dict(os.environ)  # the run's environment, converted once
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -90,28 +162,21 @@ class LocalHost(Host):
     def _start(self, job: StagedJob) -> Submission:
         workdir = Path(job.workdir)
         payload, venv = self._payload(job)
-        text = wrapper.render(job, payload, workdir=str(workdir), venv=venv)
-        script = workdir / f"{job.stem}.hflow.sh"
+        text = wrapper.render(job, payload, workdir=str(workdir), venv=venv, write_pid=False)
         try:
             workdir.mkdir(parents=True, exist_ok=True)
             (workdir / f"{job.stem}.exit").unlink(missing_ok=True)
-            script.write_text(text, encoding="utf-8")
-            proc = subprocess.Popen(
-                ["bash", str(script)],
-                cwd=workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            # the wrapper text goes on the command line: no file to create, and the token in
+            # it lets recover() find the process after a crash
+            child = _Child.spawn(["bash", "-c", text, f"hflow-{job.job}"], workdir, self._env)
         except OSError as exc:
             raise HostError(f"job '{job.job}': cannot start: {exc}") from exc
-        self._children[job.token] = proc
-        self._watch(proc.pid, job.token, proc)
-        ctime = psutil.Process(proc.pid).create_time() if psutil.pid_exists(proc.pid) else 0.0
-        return Submission(job.job, job.attempt, job.token, self.name, _native_id(proc.pid, ctime), job.workdir, job.stem)
+        self._children[job.token] = child
+        self._watch(child.pid, job.token, child)
+        started = process_start(child.pid) or 0.0
+        return Submission(job.job, job.attempt, job.token, self.name, _native_id(child.pid, started), job.workdir, job.stem)
 
-    def _watch(self, pid: int, token: str, proc: subprocess.Popen[bytes] | None) -> None:
+    def _watch(self, pid: int, token: str, child: _Child | None) -> None:
         """Call :attr:`notify` when ``pid`` exits, without polling."""
         loop = self._loop
         assert loop is not None
@@ -125,14 +190,14 @@ class LocalHost(Host):
             def on_exit() -> None:
                 loop.remove_reader(fd)
                 os.close(fd)
-                if proc is not None:
-                    proc.poll()
+                if child is not None:
+                    child.poll()
                 self.notify()
 
             loop.add_reader(fd, on_exit)
-        elif proc is not None:
+        elif child is not None:
             def wait() -> None:
-                proc.wait()
+                child.wait()
                 loop.call_soon_threadsafe(self.notify)
 
             threading.Thread(target=wait, name=f"wait-{token}", daemon=True).start()
@@ -141,9 +206,9 @@ class LocalHost(Host):
         return {sub.token: self._observe(sub) for sub in subs}
 
     def _observe(self, sub: Submission) -> Observation:
-        proc = self._children.get(sub.token)
-        if proc is not None:
-            if proc.poll() is None:
+        child = self._children.get(sub.token)
+        if child is not None:
+            if child.poll() is None:
                 return Observation(JobState.RUNNING)
         else:
             ident = _parse_native(sub.native_id)
@@ -158,23 +223,23 @@ class LocalHost(Host):
         return Observation(JobState.DONE if code == 0 else JobState.FAILED, code)
 
     async def recover(self, job: StagedJob) -> Submission | None:
-        """Find an attempt by its PID file: started iff the wrapper wrote it."""
+        """Find an attempt by its token in the command lines of running processes.
+
+        Returns None (never started) when no process carries the token and the attempt
+        left no files; a submission without native id when it left files but is gone
+        (``poll`` then reads its exit file, or reports it lost).
+        """
         self._loop = asyncio.get_running_loop()
+        for proc in psutil.process_iter(["cmdline"]):
+            cmdline = proc.info["cmdline"] or []
+            started = process_start(proc.pid)
+            if len(cmdline) > 2 and cmdline[0].endswith("bash") and job.token in cmdline[2] and started:
+                native = _native_id(proc.pid, started)
+                return Submission(job.job, job.attempt, job.token, self.name, native, job.workdir, job.stem)
         workdir = Path(job.workdir)
-        pidfile = workdir / f"{job.stem}.pid"
-        try:
-            pid = int(pidfile.read_text().strip())
-            written = pidfile.stat().st_mtime
-        except (FileNotFoundError, ValueError):
-            return None
-        native = None
-        try:
-            ctime = psutil.Process(pid).create_time()
-            if ctime <= written + 1.0 and written - ctime < 60:
-                native = _native_id(pid, ctime)
-        except psutil.NoSuchProcess:
-            pass
-        return Submission(job.job, job.attempt, job.token, self.name, native, job.workdir, job.stem)
+        if (workdir / f"{job.stem}.exit").exists() or (workdir / f"{job.stem}.log").exists():
+            return Submission(job.job, job.attempt, job.token, self.name, None, job.workdir, job.stem)
+        return None
 
     def reattach(self, sub: Submission) -> None:
         """Watch an attempt started by an earlier coordinator."""
@@ -187,10 +252,10 @@ class LocalHost(Host):
         pids: list[int] = []
         for sub in subs:
             self._canceled.add(sub.token)
-            proc = self._children.get(sub.token)
+            child = self._children.get(sub.token)
             ident = _parse_native(sub.native_id)
-            if proc is not None and proc.poll() is None:
-                pids.append(proc.pid)
+            if child is not None and child.poll() is None:
+                pids.append(child.pid)
             elif ident and _same_process(*ident):
                 pids.append(ident[0])
         for pid in pids:

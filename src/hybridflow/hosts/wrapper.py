@@ -2,13 +2,15 @@
 
 The wrapper (``templates/job.sh``) changes to the run directory, writes its PID to
 ``{stem}.pid``, activates the venv, runs the payload with stdout+stderr to ``{stem}.log``
-and writes the exit status to ``{stem}.exit`` (atomically, via rename). Completion is read
+and writes the exit status to ``{stem}.exit`` (one short write: a reader that finds the
+file empty treats it as not written yet). Completion is read
 from that file, never from a progress line. This is the one place where command lines for
 a shell are quoted.
 """
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -20,8 +22,14 @@ from .base import StagedJob
 NOTEBOOK_RUNNER = "run_notebook.py"
 
 
+@functools.cache
 def template_text(name: str) -> str:
     return resources.files("hybridflow.hosts").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _job_template() -> Template:
+    return Template(template_text("job.sh"))
 
 
 def payload_argv(job: StagedJob, script: str | None, python: str, notebook_runner: str) -> list[str] | str:
@@ -50,15 +58,20 @@ def render(
     venv: str | None = None,
     header: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
+    write_pid: bool = True,
 ) -> str:
-    """The wrapper script text for one attempt."""
+    """The wrapper script text for one attempt.
+
+    ``write_pid=False`` leaves out ``{stem}.pid`` for kinds that find their processes by
+    the token in the command line instead (local: saves a file creation per job).
+    """
     q = shlex.quote
     base = PurePosixPath(workdir)
     line = f"eval {q(payload)}" if isinstance(payload, str) else shlex.join(payload)
     activate = f". {q(str(PurePosixPath(venv) / 'bin' / 'activate'))}" if venv else ""
     env = {**job.env, **(environment or {})}
     exports = "\n".join(f"export {key}={q(value)}" for key, value in env.items())
-    return Template(template_text("job.sh")).substitute(
+    return _job_template().substitute(
         header="\n".join(header),
         workflow=q(job.workflow).replace("\n", " "),
         workflow_q=q(job.workflow),
@@ -68,7 +81,7 @@ def render(
         token=job.token,
         token_q=q(job.token),
         workdir=q(workdir),
-        pidfile=q(str(base / f"{job.stem}.pid")),
+        pidline=f'echo "$$" > {q(str(base / f"{job.stem}.pid"))}' if write_pid else "",
         logfile=q(str(base / f"{job.stem}.log")),
         exitfile=q(str(base / f"{job.stem}.exit")),
         environment=exports,

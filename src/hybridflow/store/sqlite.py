@@ -53,7 +53,7 @@ def process_start_time(pid: int) -> float | None:
 class Store:
     """The state database of one ``$HYBRIDFLOW_HOME``."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -62,6 +62,7 @@ class Store:
             raise StoreError(f"{self.path}: cannot open state database: {exc}") from exc
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.synchronous = synchronous
         self.db.execute(f"PRAGMA synchronous={synchronous}")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=30000")
@@ -79,15 +80,26 @@ class Store:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction; rolled back if the block raises."""
-        self.db.execute("BEGIN IMMEDIATE")
+    def transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction; rolled back if the block raises.
+
+        Commits survive a crash of this process either way (WAL). ``durable=True`` also
+        makes this commit survive an OS crash or power loss (``synchronous=FULL``): used
+        for rounds that record attempts on remote hosts, whose jobs outlive this machine.
+        """
+        if durable:
+            self.db.execute("PRAGMA synchronous=FULL")
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        finally:
+            if durable:
+                self.db.execute(f"PRAGMA synchronous={self.synchronous}")
 
     # -- workflows -------------------------------------------------------------------------
 

@@ -2,11 +2,11 @@
 ${header}
 # hybridflow job wrapper: workflow ${workflow}, job ${job}, attempt ${attempt}, token ${token}
 cd ${workdir} || exit 97
-echo "$$$$" > ${pidfile}
+${pidline}
 export HF_WORKFLOW=${workflow_q} HF_JOB=${job_q} HF_ATTEMPT=${attempt} HF_TOKEN=${token_q} HF_RUN_DIR=${workdir}
 ${environment}
 ${activate}
 ( ${payload} ) > ${logfile} 2>&1 < /dev/null
 hf_rc=$$?
-echo "$$hf_rc" > ${exitfile}.tmp && mv -f ${exitfile}.tmp ${exitfile}
+echo "$$hf_rc" > ${exitfile}
 exit "$$hf_rc"
