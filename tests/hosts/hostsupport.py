@@ -72,3 +72,20 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str, interva
             return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def stop_daemon(testbed: Testbed, daemon: str, *, with_children: bool = False) -> None:
+    """Stop one daemon of the testbed by its recorded PID (and, for sshd, its connections,
+    so that established sessions drop too); wait until it is gone."""
+    import psutil
+
+    proc = psutil.Process(testbed.pid(daemon))
+    victims = (proc.children() if with_children else []) + [proc]
+    for victim in victims:
+        try:
+            victim.terminate()
+        except psutil.NoSuchProcess:
+            continue
+    _, alive = psutil.wait_procs(victims, timeout=15)
+    for victim in alive:
+        victim.kill()
