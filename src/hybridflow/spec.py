@@ -204,6 +204,12 @@ def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str
         k: v for k, v in doc.items() if k not in ("workflow", "colors", "hosts", "name")
     }
     options.update({k: v for k, v in body.items() if k not in ("nodes", "dependencies", "name")})
+    # -- parameter sweeps (issue 7): `experiments:` nodes become one job per permutation,
+    # edges naming such a node are rewritten to all of its jobs (see hybridflow.sweeps)
+    from .sweeps import expand_sweeps
+
+    jobs, edges = expand_sweeps(jobs, edges, options, base_dir=base_dir, file=file)
+    # -- end of parameter sweeps
     return WorkflowSpec(
         name=name,
         jobs=jobs,

@@ -178,13 +178,15 @@ async def _run_live(engine, *, quiet: bool) -> WorkflowState:
 def status(
     name: str = typer.Argument(..., help="Workflow name(s)."),
     output: Output = typer.Option(Output.table, "--output", "-o", help="table, json or yaml."),
+    group: bool | None = typer.Option(None, "--group/--no-group",
+                               help="Table: one row per sweep with counts per state (default when sweeps exist)."),
 ) -> None:
     """Show the state of every job (readable while a run goes on)."""
     store = open_store()
     views = [store.view(_existing(n)) for n in _names(name)]
     if output is Output.table:
         for view in views:
-            out.print(render.status_table(view))
+            out.print(_sweep_status_table(view, group))
         return
     data = [render.to_json_dict(view) for view in views]
     payload = data[0] if len(data) == 1 else data
@@ -226,3 +228,73 @@ def cancel(name: str = typer.Argument(..., help="Workflow name(s).")) -> None:
             out.print(f"cancel requested for [bold]{wf_name}[/]")
         else:
             out.print(f"workflow [bold]{wf_name}[/] is not running")
+
+
+# -- parameter sweeps (issue 7): `hflow workflow expand`, grouped `status` -------------------
+
+
+def _sweep_status_table(view, group: bool | None) -> Table:
+    """The status table; with ``group`` (default: when sweeps exist) one row per sweep."""
+    from rich import box
+    from rich.text import Text
+
+    from ..labels import format_duration
+    from ..render.table import STATE_STYLES
+    from ..sweeps import group_rows
+
+    sweeps = {name: job.spec.args["sweep"] for name, job in view.jobs.items() if job.spec.args.get("sweep")}
+    if not (sweeps if group is None else group):
+        return render.status_table(view)
+    rows = group_rows(render.status_rows(view), sweeps)
+    counts = ", ".join(f"{n} {state}" for state, n in view.counts().items())
+    table = Table(title=f"{view.name}: {view.state.value}" + (f" ({counts})" if counts else ""),
+                  box=box.SIMPLE_HEAD, collapse_padding=True)
+    widths = {"job": max((len(r["job"]) for r in rows), default=3),
+              "state": min(30, max((len(r["state"]) for r in rows), default=5)), "message": 7}
+    for column in ("job", "jobs", "state", "progress", "kind", "host", "start", "duration", "message"):
+        table.add_column(column, justify="right" if column in ("jobs", "progress", "duration") else "left",
+                         no_wrap=column not in ("message", "state"), min_width=widths.get(column),
+                         overflow="fold" if column in ("message", "state") else "ellipsis")
+    for row in rows:
+        if row.get("sweep"):
+            state = Text(", ").join(Text(f"{s} {n}", style=STATE_STYLES.get(s, "")) for s, n in row["counts"].items())
+        else:
+            state = Text(row["state"], style=STATE_STYLES.get(row["state"], ""))
+        table.add_row(
+            row["job"], str(row["jobs"]), state, f"{row['progress']}%", row["kind"], row["host"] or "",
+            (row["start"] or "")[11:19],
+            "" if row["duration"] is None else format_duration(row["duration"]),
+            row["message"] or "",
+        )
+    return table
+
+
+@app.command()
+def expand(
+    filename: Path = typer.Argument(..., help="Workflow YAML file."),
+    output: Output = typer.Option(Output.table, "--output", "-o", help="table, json or yaml (a loadable workflow)."),
+) -> None:
+    """Dry run: validate FILE and print its jobs with every sweep expanded; runs and stores nothing."""
+    from ..spec import load, to_document
+    from ..sweeps import expansion_rows
+
+    spec = load(filename)
+    if output is Output.yaml:
+        sys.stdout.write(yaml.safe_dump(to_document(spec), sort_keys=False, allow_unicode=True))
+        return
+    rows = expansion_rows(spec.jobs)
+    if output is Output.json:
+        sys.stdout.write(json.dumps({"name": spec.name, "jobs": rows,
+                                     "dependencies": [list(edge) for edge in spec.edges]}, indent=2) + "\n")
+        return
+    from rich import box
+
+    table = Table(title=f"{spec.name}: {len(rows)} jobs, {len(spec.edges)} dependencies", box=box.SIMPLE_HEAD)
+    columns = [c for c in ("job", "sweep", "parameters", "output_dir", "kind", "host", "command")
+               if c in ("job", "command") or any(row[c] for row in rows)]
+    for column in columns:
+        table.add_column(column.replace("_", " "), overflow="fold", no_wrap=column == "job",
+                         min_width=max((len(r["job"]) for r in rows), default=3) if column == "job" else None)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    out.print(table)

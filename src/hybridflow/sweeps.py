@@ -1,0 +1,544 @@
+"""Parameter sweeps: a node with ``experiments:`` becomes one job per permutation.
+
+In the workflow file::
+
+    cluster: {account: abc}                # any top-level key is a workflow variable
+    workflow:
+      nodes:
+        train:
+          experiments: {epochs: "1,2", gpu: [a100, v100, h100]}   # or "a[1-3]"
+          constants: {dataset: mnist}
+          max_parallel: 2                  # at most 2 of these jobs active at once
+          exec: python train.py --epochs {epochs} --gpu {gpu} --out $HF_OUTPUT_DIR
+          partition: debug
+          gres: "gpu:{gpu}:1"              # every string of the node is templated
+          account: "{cluster.account}"
+        gather: {exec: cat train/*/*/result.txt}
+      dependencies: [train,gather]         # gather after *all* train jobs
+
+Contract of :func:`expand_sweeps`:
+
+- **Permutations** are the product of the parameters in the order written, values in the
+  order written (a value list, a scalar, or a ``"1,2,3"`` / ``"a[1-3]"`` string).
+- **Job names** are ``NODE-k_v-k_v...`` (``train-epochs_1-gpu_a100``): each parameter adds
+  ``-``, its name, ``_``, its value, where every character of the value outside
+  ``[A-Za-z0-9._-]`` becomes ``_``. Two permutations giving one name is a :class:`SpecError`.
+- **Output directory** of a job: ``NODE/k=v/k=v...`` (``train/epochs=1/gpu=a100``),
+  relative to the run directory, values sanitised the same way. It is exported as
+  ``$HF_OUTPUT_DIR`` (also ``$HF_SWEEP=NODE``); the working directory stays the run
+  directory shared by all jobs. ``exec`` and templated-script jobs create the directory
+  before their payload runs; a plain script must ``mkdir -p "$HF_OUTPUT_DIR"`` itself.
+- **Placeholders** ``{param}``, ``{constant}``, ``{var.key.sub}`` (dotted lookups into
+  the workflow variables: top-level keys and extra ``workflow:`` keys), and the built-ins
+  ``{name}`` (the job's name), ``{node}`` and ``{output_dir}`` are substituted in
+  ``exec``, ``script`` (file and arguments), ``label``, ``venv``, ``host``, ``user`` and
+  every string inside the node's other keys (``env`` values, Slurm options...).
+  ``{{``/``}}`` are literal braces; ``${VAR}`` is left to the shell. In labels the
+  runtime fields (``{name}``, ``{progress}``, ``{status}``, ``{tstart.FMT}``, ``{now.}``,
+  ``{os.VAR}``...) are left for the label renderer. Any other undefined placeholder is a
+  :class:`SpecError` naming the file, node, field and placeholder.
+- **Templated script files** (``train.in.sh``, ``train.in.py``: ``.in`` before the
+  suffix) are rendered per job and embedded in the job's ``exec``, which writes them into
+  the job's output directory *on the host that runs it* (``$HF_OUTPUT_DIR/train.sh``) and
+  runs them from there (``bash``; ``.py`` with the venv's ``python``, the coordinator's
+  interpreter for kind ``local``, else ``python3``). Nothing is written at expansion time,
+  so ``hflow workflow expand`` is a pure dry run and any host kind gets the file. For
+  kind ``slurm`` the template's ``#SBATCH`` header lines become the first
+  ``args["sbatch"]`` arguments (so they come after the node's ``partition``/``gres``...
+  keys and before its own ``sbatch`` extras). Plain scripts keep ``script:`` (arguments
+  substituted) and run as any job does.
+- **Dependencies** naming a sweep node are rewritten to all of its jobs (an edge between
+  two sweeps links every pair).
+- Every job carries ``args["sweep"] = NODE`` and ``args["sweep_params"]`` (the values),
+  and ``args["max_parallel"]`` when given; the scheduler limits how many jobs of one sweep
+  are active at once. ``experiments``/``constants`` are consumed, so an expanded workflow
+  written back to YAML loads as the same jobs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import shlex
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+from .names import split_list
+from .spec import JobSpec
+
+#: node keys consumed by the expansion
+SWEEP_KEYS = ("experiments", "constants", "max_parallel")
+#: JobSpec fields that are templated (``label`` in label mode)
+TEMPLATED_FIELDS = ("exec", "script", "label", "venv", "host", "user")
+#: label fields rendered at run time (``labels.py``); left as written in labels
+RUNTIME_PLAIN = frozenset({"name", "progress", "status"})
+RUNTIME_DOTTED = frozenset({"now", "created", "modified", "tstart", "tend", "t0", "t1", "dt0", "dt1", "dt", "os"})
+BUILTINS = frozenset({"name", "node", "output_dir"})
+RESERVED = RUNTIME_PLAIN | RUNTIME_DOTTED | BUILTINS
+#: first line of the exec of every sweep job that creates its output directory
+MKDIR = 'mkdir -p "$HF_OUTPUT_DIR" || exit 1'
+HEREDOC = "HF_SWEEP_SCRIPT"
+
+_PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_PATH = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*"
+_TOKEN = re.compile(r"\{\{|\}\}|(?<!\$)\{(" + _PATH + r")\}")
+_LABEL_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)((?:\.[^{}]*)?)\}")
+_TEMPLATE = re.compile(r"^(?P<stem>.+)\.in(?P<suffix>\.[A-Za-z0-9]+)?$")
+
+
+def is_sweep(job: JobSpec) -> bool:
+    """Whether the node declares ``experiments:`` or ``constants:`` (is expanded)."""
+    return "experiments" in job.args or "constants" in job.args
+
+
+def safe(value: str) -> str:
+    """``value`` with every character outside ``[A-Za-z0-9._-]`` replaced by ``_``."""
+    return _UNSAFE.sub("_", value)
+
+
+def job_name(node: str, params: Mapping[str, str]) -> str:
+    """``NODE-k_v-...``: the name of the permutation ``params`` of ``node``."""
+    return node + "".join(f"-{key}_{safe(value)}" for key, value in params.items())
+
+
+def output_dir(node: str, params: Mapping[str, str]) -> str:
+    """``NODE/k=v/...``: the job's output directory, relative to the run directory."""
+    return "/".join([node, *(f"{key}={safe(value)}" for key, value in params.items())])
+
+
+def scalar(value: Any) -> str:
+    """A YAML scalar as it is substituted: booleans lower-case, numbers as written by Python."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# -- templating ----------------------------------------------------------------------------
+
+
+class Namespace:
+    """What placeholders of one job resolve to: built-ins, parameters, constants, variables."""
+
+    def __init__(self, builtins: Mapping[str, str], params: Mapping[str, str],
+                 constants: Mapping[str, Any], variables: Mapping[str, Any]) -> None:
+        self.scopes = (builtins, params, constants, variables)
+
+    def names(self) -> list[str]:
+        return sorted({str(k) for scope in self.scopes for k in scope})
+
+    def lookup(self, path: str) -> str | None:
+        """The value of ``a.b.c``; None when undefined, TypeError for a mapping or list."""
+        head, *rest = path.split(".")
+        for scope in self.scopes:
+            if head in scope:
+                value: Any = scope[head]
+                break
+        else:
+            return None
+        for part in rest:
+            if isinstance(value, Mapping):
+                key: Any = part if part in value else _int_key(part)
+                if key not in value:
+                    return None
+                value = value[key]
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return None
+        if value is None:
+            return None
+        if isinstance(value, (Mapping, list)):
+            raise TypeError("a mapping" if isinstance(value, Mapping) else "a list")
+        return scalar(value)
+
+
+def _int_key(part: str) -> Any:
+    return int(part) if part.isdigit() else part
+
+
+def substitute(text: str, ns: Namespace, *, where: Callable[[str], SpecError], label: bool = False) -> str:
+    """Replace the placeholders of ``text``; ``where(problem)`` builds the error to raise.
+
+    In ``label`` mode runtime label fields and ``{{``/``}}`` are kept for the renderer.
+    """
+
+    def undefined(path: str) -> SpecError:
+        known = ", ".join(ns.names()) or "none"
+        return where(f"undefined placeholder '{{{path}}}' (known: {known}; write {{{{ }}}} for a literal brace)")
+
+    def lookup(path: str) -> str:
+        try:
+            value = ns.lookup(path)
+        except TypeError as exc:
+            raise where(f"placeholder '{{{path}}}' is {exc}, not a value: name an item, e.g. '{{{path}.KEY}}'") from None
+        if value is None:
+            raise undefined(path)
+        return value
+
+    if label:
+        def in_label(match: re.Match[str]) -> str:
+            whole, head, rest = match.group(0), match.group(1), match.group(2)
+            if head is None:
+                return whole
+            if (not rest and head in RUNTIME_PLAIN) or (rest and head in RUNTIME_DOTTED):
+                return whole
+            path = head + rest
+            if rest and not re.fullmatch(_PATH, path):
+                raise undefined(path)
+            return lookup(path)
+
+        return _LABEL_TOKEN.sub(in_label, text)
+
+    def in_text(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if whole == "{{":
+            return "{"
+        if whole == "}}":
+            return "}"
+        return lookup(match.group(1))
+
+    return _TOKEN.sub(in_text, text)
+
+
+def _substitute_tree(value: Any, ns: Namespace, where: Callable[[str], Callable[[str], SpecError]], path: str) -> Any:
+    """Substitute every string inside lists and mappings (keys are left alone)."""
+    if isinstance(value, str):
+        return substitute(value, ns, where=where(path))
+    if isinstance(value, Mapping):
+        return {k: _substitute_tree(v, ns, where, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_tree(v, ns, where, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+# -- reading a node ------------------------------------------------------------------------
+
+
+def parameters(node: JobSpec, file: str | None) -> dict[str, list[str]]:
+    """The node's ``experiments`` as parameter → values (in the order written)."""
+    raw = node.args.get("experiments")
+    if raw in (None, {}):
+        return {}
+    if not isinstance(raw, Mapping):
+        raise SpecError("must be a mapping of parameter to values", file=file, job=node.name, field="experiments")
+    params: dict[str, list[str]] = {}
+    for key, values in raw.items():
+        key = str(key)
+        field = f"experiments.{key}"
+        _check_param(key, node, file, field)
+        if isinstance(values, str):
+            try:
+                items = split_list(values)
+            except SpecError as exc:
+                raise SpecError(exc.problem, file=file, job=node.name, field=field) from None
+        elif isinstance(values, list):
+            if not all(v is not None and not isinstance(v, (Mapping, list)) for v in values):
+                raise SpecError("values must be scalars", file=file, job=node.name, field=field)
+            items = [scalar(v) for v in values]
+        elif values is None or isinstance(values, Mapping):
+            raise SpecError("must be a list of values or a string such as '1,2,3' or 'a[1-3]'",
+                            file=file, job=node.name, field=field)
+        else:
+            items = [scalar(values)]
+        if not items:
+            raise SpecError("has no values", file=file, job=node.name, field=field)
+        if len(set(items)) != len(items):
+            raise SpecError(f"values repeat: {', '.join(items)}", file=file, job=node.name, field=field)
+        params[key] = items
+    return params
+
+
+def _constants(node: JobSpec, params: Mapping[str, Any], file: str | None) -> dict[str, Any]:
+    raw = node.args.get("constants")
+    if raw in (None, {}):
+        return {}
+    if not isinstance(raw, Mapping):
+        raise SpecError("must be a mapping of name to value", file=file, job=node.name, field="constants")
+    for key in raw:
+        _check_param(str(key), node, file, f"constants.{key}")
+        if key in params:
+            raise SpecError(f"'{key}' is both a parameter and a constant", file=file, job=node.name, field="constants")
+    return {str(k): v for k, v in raw.items()}
+
+
+def _check_param(key: str, node: JobSpec, file: str | None, field: str) -> None:
+    if not _PARAM.match(key):
+        raise SpecError(f"'{key}' is not a valid placeholder name (letters, digits, '_')",
+                        file=file, job=node.name, field=field)
+    if key in RESERVED:
+        raise SpecError(f"'{key}' is reserved (built-in or label field)", file=file, job=node.name, field=field)
+
+
+def _max_parallel(node: JobSpec, file: str | None) -> int | None:
+    raw = node.args.get("max_parallel")
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit())) or int(raw) < 1:
+        raise SpecError("must be a whole number >= 1", file=file, job=node.name, field="max_parallel")
+    return int(raw)
+
+
+def permutations(params: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
+    """Every combination of ``params`` (one empty combination when there are none)."""
+    keys = list(params)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(params[k] for k in keys))]
+
+
+# -- expansion -----------------------------------------------------------------------------
+
+
+def expand_sweeps(
+    jobs: Mapping[str, JobSpec],
+    edges: Iterable[tuple[str, str]],
+    variables: Mapping[str, Any],
+    *,
+    base_dir: str = ".",
+    file: str | None = None,
+) -> tuple[dict[str, JobSpec], list[tuple[str, str]]]:
+    """Expand every sweep node of ``jobs`` and rewrite ``edges``; see the module docstring.
+
+    Jobs keep their declaration order, a node's jobs taking its place. Raises
+    :class:`SpecError` for a malformed sweep, an undefined placeholder, a missing template
+    or a job name given twice.
+    """
+    expanded: dict[str, JobSpec] = {}
+    members: dict[str, list[str]] = {}
+    for name, job in jobs.items():
+        if not is_sweep(job):
+            _add(expanded, job, file)
+            continue
+        members[name] = []
+        for item in expand_node(job, variables, base_dir=base_dir, file=file):
+            _add(expanded, item, file)
+            members[name].append(item.name)
+    rewritten: dict[tuple[str, str], None] = {}
+    for parent, child in edges:
+        for a in members.get(parent, [parent]):
+            for b in members.get(child, [child]):
+                rewritten[(a, b)] = None
+    return expanded, list(rewritten)
+
+
+def _add(jobs: dict[str, JobSpec], job: JobSpec, file: str | None) -> None:
+    if job.name in jobs:
+        raise SpecError("defined twice", file=file, job=job.name)
+    jobs[job.name] = job
+
+
+def expand_node(node: JobSpec, variables: Mapping[str, Any], *, base_dir: str = ".",
+                file: str | None = None) -> list[JobSpec]:
+    """The jobs of one sweep node, in permutation order."""
+    params = parameters(node, file)
+    constants = _constants(node, params, file)
+    limit = _max_parallel(node, file)
+    combos = permutations(params)
+    seen: dict[str, dict[str, str]] = {}
+    for combo in combos:
+        name = job_name(node.name, combo)
+        if name in seen:
+            raise SpecError(
+                f"permutations {_show(seen[name])} and {_show(combo)} both give job name '{name}' "
+                "(values differ only in characters outside [A-Za-z0-9._-])",
+                file=file, job=node.name, field="experiments",
+            )
+        seen[name] = combo
+    return [_one(node, combo, constants, variables, limit, base_dir, file) for combo in combos]
+
+
+def _show(combo: Mapping[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in combo.items()) or "(none)"
+
+
+def _one(node: JobSpec, combo: dict[str, str], constants: Mapping[str, Any], variables: Mapping[str, Any],
+         limit: int | None, base_dir: str, file: str | None) -> JobSpec:
+    name = job_name(node.name, combo)
+    out = output_dir(node.name, combo)
+    ns = Namespace({"name": name, "node": node.name, "output_dir": out}, combo, constants, variables)
+
+    def where(field: str) -> Callable[[str], SpecError]:
+        return lambda problem: SpecError(problem, file=file, job=node.name, field=field)
+
+    values: dict[str, Any] = {key: getattr(node, key) for key in ("kind", "shape", "style")}
+    for key in TEMPLATED_FIELDS:
+        text = getattr(node, key)
+        values[key] = None if text is None else substitute(text, ns, where=where(key), label=key == "label")
+    args = {k: _substitute_tree(v, ns, where, k) for k, v in node.args.items() if k not in SWEEP_KEYS}
+    env = args.get("env") or {}
+    if not isinstance(env, Mapping):
+        raise SpecError("must be a mapping of variable to value", file=file, job=node.name, field="env")
+    args["env"] = {**env, "HF_OUTPUT_DIR": out, "HF_SWEEP": node.name}
+    args["sweep"] = node.name
+    args["sweep_params"] = dict(combo)
+    if limit is not None:
+        args["max_parallel"] = limit
+    values = _payload(node, values, args, ns, where, base_dir)
+    return JobSpec(name=name, args=args, **values)
+
+
+def _payload(node: JobSpec, values: dict[str, Any], args: dict[str, Any], ns: Namespace,
+             where: Callable[[str], Callable[[str], SpecError]], base_dir: str) -> dict[str, Any]:
+    """Make the exec create the output directory; render a templated script into it.
+
+    A Slurm job's template keeps its ``#SBATCH`` header lines: they are embedded in the
+    exec, where sbatch cannot see them, so they go first into ``args["sbatch"]``.
+    """
+    script = values["script"]
+    if not script and not values["exec"]:
+        script = _default_script(node.name, base_dir)
+        if script is None:
+            return values  # validation reports the missing payload
+    if not script:
+        values["exec"] = f"{MKDIR}\n{values['exec']}"
+        return values
+    try:
+        path, *script_args = shlex.split(script)
+    except ValueError as exc:
+        raise where("script")(f"cannot split: {exc}") from None
+    match = _TEMPLATE.match(Path(path).name)
+    if not match:
+        values["script"] = script
+        return values
+    suffix = match.group("suffix") or ""
+    if suffix == ".ipynb":
+        raise where("script")("templated notebooks are not supported (use a .in.py or .in.sh template)")
+    source = Path(path).expanduser()
+    source = source if source.is_absolute() else Path(base_dir) / source
+    try:
+        template = source.read_text(encoding="utf-8")
+    except OSError:
+        raise where("script")(f"file '{path}' does not exist") from None
+    text = substitute(template, ns, where=where(f"script ({path})"))
+    target = f'"$HF_OUTPUT_DIR"/{shlex.quote(match.group("stem") + suffix)}'
+    if suffix == ".py":
+        python = "python" if values["venv"] else shlex.quote(sys.executable) if values["kind"] == "local" else "python3"
+        run = f"{python} {target}"
+    else:
+        run = f"bash {target}"
+    if script_args:
+        run += " " + shlex.join(script_args)
+    delimiter = HEREDOC
+    lines = text.splitlines()
+    while delimiter in lines:
+        delimiter += "_"
+    body = text if text.endswith("\n") else text + "\n"
+    values["exec"] = f"{MKDIR}\ncat > {target} <<'{delimiter}'\n{body}{delimiter}\n{run}"
+    values["script"] = None
+    if values["kind"] == "slurm":
+        directives = sbatch_directives(text)
+        if directives:
+            extra = args.get("sbatch") or []
+            extra = shlex.split(extra) if isinstance(extra, str) else [str(a) for a in extra]
+            args["sbatch"] = [*directives, *extra]
+    return values
+
+
+def sbatch_directives(text: str) -> list[str]:
+    """The arguments of a script's ``#SBATCH`` header lines (read as sbatch does)."""
+    found: list[str] = []
+    for number, line in enumerate(text.splitlines()):
+        stripped = line.strip()
+        if number == 0 and stripped.startswith("#!"):
+            continue
+        if stripped.startswith("#SBATCH"):
+            found.extend(shlex.split(stripped[len("#SBATCH"):], comments=True))
+        elif stripped and not stripped.startswith("#"):
+            break
+    return found
+
+
+def _default_script(node: str, base_dir: str) -> str | None:
+    """``NODE.in.sh`` or ``NODE.sh`` beside the workflow, the default payload of a node."""
+    for candidate in (f"{node}.in.sh", f"{node}.sh"):
+        if (Path(base_dir) / candidate).is_file():
+            return candidate
+    return None
+
+
+# -- looking at expanded jobs --------------------------------------------------------------
+
+
+def command(job: JobSpec) -> str:
+    """What a job runs, in one line for tables: the user's command without our preamble."""
+    if job.script:
+        return job.script
+    text = job.exec or ""
+    if "sweep" in job.args and text.startswith(MKDIR + "\n"):
+        text = text[len(MKDIR) + 1:]
+        if text.startswith("cat > ") and "\n" in text:
+            return text.rsplit("\n", 1)[1] + "  (rendered script)"
+    return text
+
+
+def expansion_rows(jobs: Mapping[str, JobSpec]) -> list[dict[str, Any]]:
+    """One row per job for ``hflow workflow expand``: job, sweep, parameters, output dir..."""
+    rows = []
+    for job in jobs.values():
+        params = job.args.get("sweep_params") or {}
+        env = job.args.get("env") or {}
+        rows.append({
+            "job": job.name,
+            "sweep": job.args.get("sweep") or "",
+            "parameters": " ".join(f"{k}={v}" for k, v in params.items()),
+            "output_dir": env.get("HF_OUTPUT_DIR", "") if job.args.get("sweep") else "",
+            "kind": job.kind,
+            "host": job.host or "",
+            "command": command(job),
+        })
+    return rows
+
+
+#: order in which state counts of a sweep are listed
+STATE_ORDER = ("failed", "timeout", "lost", "unknown", "running", "pending", "submitted",
+               "ready", "done", "canceled", "skipped")
+
+
+def group_rows(rows: Sequence[Mapping[str, Any]], sweeps: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Status rows with each sweep's jobs folded into one row at its first job's place.
+
+    ``rows`` are ``render.status_rows`` dicts; ``sweeps`` maps job → sweep node. A sweep
+    row has ``jobs`` (how many), ``counts`` (state → number), ``state`` (the counts as
+    text, e.g. ``done 4, running 2``), mean ``progress``, the earliest ``start`` and the
+    ``failed`` job names in ``message``.
+    """
+    grouped: list[dict[str, Any]] = []
+    members: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        node = sweeps.get(row["job"])
+        if node is None:
+            grouped.append({**row, "jobs": 1})
+            continue
+        if node not in members:
+            members[node] = []
+            grouped.append({"job": node, "sweep": True})
+        members[node].append(row)
+    for index, row in enumerate(grouped):
+        if not row.get("sweep"):
+            continue
+        items = members[row["job"]]
+        counts: dict[str, int] = {}
+        for item in items:
+            counts[item["state"]] = counts.get(item["state"], 0) + 1
+        order = {s: k for k, s in enumerate(STATE_ORDER)}
+        counts = dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order))))
+        starts = [item["start"] for item in items if item["start"]]
+        durations = [item["duration"] for item in items if item["duration"] is not None]
+        bad = [item["job"] for item in items if item["state"] in ("failed", "timeout", "lost")]
+        grouped[index] = {
+            "job": row["job"],
+            "sweep": True,
+            "jobs": len(items),
+            "counts": counts,
+            "state": ", ".join(f"{s} {n}" for s, n in counts.items()),
+            "progress": round(sum(item["progress"] for item in items) / len(items)),
+            "kind": ",".join(sorted({item["kind"] for item in items})),
+            "host": ",".join(sorted({item["host"] or "" for item in items})),
+            "attempt": max(item["attempt"] for item in items),
+            "start": min(starts) if starts else None,
+            "duration": max(durations) if durations else None,
+            "message": ("failed: " + ", ".join(bad[:3]) + (" ..." if len(bad) > 3 else "")) if bad else None,
+        }
+    return grouped
