@@ -219,7 +219,7 @@ class SlurmHost(BatchHost):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         setting = self.config.options.get("accounting", "auto")
-        self._sacct: bool | None = None if setting == "auto" else bool(setting)
+        self._has_sacct: bool | None = None if setting == "auto" else bool(setting)
 
     def directives(self, job: StagedJob, workdir: str) -> list[str]:
         lines = option_lines(self.config.options)
@@ -266,15 +266,15 @@ class SlurmHost(BatchHost):
         return ["scancel", *ids]
 
     async def _sacct(self, argv: list[str]) -> dict[str, Record]:
-        if self._sacct is False:
+        if self._has_sacct is False:
             return {}
         result = await self._run("accounting", ["sacct", "-n", "-X", "-P", "-o", SACCT_FIELDS, *argv])
         if not result.ok:
-            if self._sacct is None and not is_transient(result.err):
+            if self._has_sacct is None and not is_transient(result.err):
                 log.info("%s: no Slurm accounting (%s); using squeue and exit files", self.name, result.err)
-                self._sacct = False
+                self._has_sacct = False
             return {}
-        self._sacct = True
+        self._has_sacct = True
         return parse_sacct(result.out)
 
     async def accounting(self, ids: Sequence[str]) -> dict[str, Record]:
