@@ -78,6 +78,7 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
         title="hybridflow", version=__version__, description=DESCRIPTION, lifespan=lifespan,
         docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
+    _document_bearer_auth(app)
     app.state.hf = state
     app.state.started = time.time()
     errors.install(app)
@@ -87,6 +88,24 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
     app.add_middleware(AuthMiddleware, credentials=credentials)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+def _document_bearer_auth(app: FastAPI) -> None:
+    """Declare the bearer token in the OpenAPI document (the docs page's Authorize button)."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = plain()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "The service token ('hflow service token')."}
+            }
+            schema["security"] = [{"bearerAuth": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app_from_env() -> FastAPI:

@@ -74,7 +74,7 @@ def kind_of(data: bytes) -> str | None:
 def _zip_members(archive: zipfile.ZipFile) -> Iterator[tuple[Member, zipfile.ZipInfo]]:
     for info in archive.infolist():
         mode = info.external_attr >> 16
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):  # 0: no Unix type recorded
             kind = "link" if stat.S_ISLNK(mode) else "special file"
             raise ArchiveError(f"archive member {info.filename!r}: is a {kind}")
         yield Member(safe_name(info.filename), info.is_dir(), bool(mode & 0o111), info.file_size), info
