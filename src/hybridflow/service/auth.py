@@ -12,8 +12,9 @@ Contract:
   request (not GET/HEAD/OPTIONS) made with the cookie must carry the CSRF value in the
   ``X-CSRF-Token`` header and, when the browser sends ``Origin``, come from this origin;
   else 403. Routes in :data:`SELF_CHECKED` check a ``csrf_token`` form field themselves.
-- Unauthenticated: API paths and non-GET requests get 401 (JSON, ``WWW-Authenticate:
-  Bearer``); browser GETs of pages are redirected (303) to ``/login?next=PATH``.
+- Unauthenticated: API paths, non-GET requests and GETs that do not accept HTML get 401
+  (JSON, ``WWW-Authenticate: Bearer``); page GETs are redirected (303) to
+  ``/login?next=PATH``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ CSP = (
 )
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # no-referrer would make browsers send "Origin: null"
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy", CSP.encode()),
 ]
@@ -71,9 +72,12 @@ def _same_origin(origin: str, headers: Headers) -> bool:
     return bool(host) and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
-def wants_page(path: str, method: str) -> bool:
-    """Whether an anonymous request should be sent to the login page (not answered 401)."""
-    return method in ("GET", "HEAD") and not path.startswith(API_PREFIXES)
+def wants_page(path: str, method: str, headers: Headers) -> bool:
+    """Whether an anonymous request should be sent to the login page (not answered 401):
+    a browser navigating to a page, not an API call, a script or an image (favicon)."""
+    accept = headers.get("accept", "")
+    return (method in ("GET", "HEAD") and not path.startswith(API_PREFIXES)
+            and ("text/html" in accept or not accept or accept == "*/*"))
 
 
 class AuthMiddleware:
@@ -129,7 +133,7 @@ class AuthMiddleware:
 
     async def _reject(self, scope: Scope, send: Send, *, invalid: bool) -> None:
         path, method = scope["path"], scope["method"]
-        if not invalid and wants_page(path, method):
+        if not invalid and wants_page(path, method, Headers(scope=scope)):
             target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
             location = f"/login?next={quote(target, safe='')}"
             await _send_simple(send, 303, b"", [(b"location", location.encode())])

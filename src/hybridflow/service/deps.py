@@ -28,12 +28,13 @@ class Stores:
         self._local = threading.local()
         self._all: list[Store] = []
         self._guard = threading.Lock()
+        self._epoch = 0  # bumped by close(): threads then open fresh stores
 
     def get(self) -> Store:
         store: Store | None = getattr(self._local, "store", None)
-        if store is None:
+        if store is None or getattr(self._local, "epoch", -1) != self._epoch:
             store = Store(self.path)
-            self._local.store = store
+            self._local.store, self._local.epoch = store, self._epoch
             with self._guard:
                 self._all.append(store)
         return store
@@ -41,6 +42,7 @@ class Stores:
     def close(self) -> None:
         with self._guard:
             stores, self._all = self._all, []
+            self._epoch += 1
         for store in stores:
             store.close()
 

@@ -59,7 +59,10 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _login_page(request: Request, next_path: str, error: str | None, status: int = 200) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(24)
+    """The form, with the pre-login CSRF value; an existing one is kept (a second tab or a
+    stray request must not invalidate the form already shown)."""
+    current = request.cookies.get(LOGIN_COOKIE, "")
+    nonce = current if len(current) == 32 and current.replace("-", "").replace("_", "").isalnum() else secrets.token_urlsafe(24)
     response = templates.TemplateResponse(
         request, "login.html", {"next": next_path, "login_csrf": nonce, "error": error, "version": __version__},
         status_code=status,

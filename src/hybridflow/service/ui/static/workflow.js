@@ -164,8 +164,8 @@
     };
     return () => { if (timer) again = true; else run(); };
   }
-  const refreshDetail = throttle(async () => { if (await loadDetail()) await loadGraph(); }, 1500);
-  const refreshGraph = throttle(loadGraph, 5000);
+  const refreshDetail = throttle(async () => { if (await loadDetail()) await loadGraph(); }, 1000);
+  const refreshGraph = throttle(loadGraph, 3000);
 
   // ---------------------------------------------------------------- the event stream
   const pending = new Map();
@@ -211,11 +211,16 @@
     const e = JSON.parse(ev.data);
     lastEvent = Math.max(lastEvent, e.id);
     detail.state = e.state;
-    if (e.state === "running") { detail.t0 = detail.t0 || e.ts; detail.t1 = null; }
-    else { detail.t1 = e.ts; }
+    if (e.state === "running") {
+      detail.t0 = detail.t0 || e.ts; detail.t1 = null;
+      refreshGraph();
+    } else {
+      detail.t1 = e.ts;
+      hf.message($("wf-message"), "Run ended: " + e.state + ".", e.state === "done" ? "ok" : "error");
+      setTimeout(() => loadGraph().catch((error) => console.warn(error)), 300); // final labels at once
+    }
     renderSummary();
     refreshDetail();
-    refreshGraph();
   }
   function connect() {
     const source = new EventSource(base + "/events?after=" + lastEvent);

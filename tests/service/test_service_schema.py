@@ -1,0 +1,54 @@
+"""Schemathesis over the OpenAPI document: no 5xx, answers conform to the documented schema.
+
+Bounded in time: a few dozen generated cases per operation (in-process ASGI calls). The
+event stream is left out (an endless response); it is covered in the API tests.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from hybridflow.api import Workflow, open_store
+from hybridflow.service import create_app
+
+TOKEN = "schema-token"
+HOME = Path(tempfile.mkdtemp(prefix="hf-schemathesis-"))
+os.environ.setdefault("HYBRIDFLOW_HOME", str(HOME))  # hosts.yaml lookups of validation stay here
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _app():  # type: ignore[no-untyped-def]
+    app = create_app(home=HOME, token=TOKEN)
+    store = open_store(HOME)
+    for name in ("a", "wf"):  # short names so that generated paths sometimes hit real workflows
+        wf = Workflow(name, store=store)
+        wf.add_job("a", exec="echo a")
+        wf.add_job("b", exec="echo b")
+        wf.add_dependencies("a,b")
+    store.close()
+    return app
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", _app(), headers=AUTH).exclude(path_regex=r"/events$")
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance, negative_data_rejection]
+
+
+@pytest.mark.timeout(240)
+@schema.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
+    case.call_and_validate(headers=AUTH, checks=CHECKS)
