@@ -237,8 +237,9 @@ class SshShell(Shell):
     ``~/.ssh/known_hosts``) unless the config sets ``insecure_host_key``.
     """
 
-    #: connections opened by all SshShells of this process (for benchmarks and tests)
+    #: connections opened / commands run by all SshShells of this process (benchmarks, tests)
     connections_opened: int = 0
+    commands_run: int = 0
     max_backoff: float = 8.0
     #: concurrent exec channels per connection (OpenSSH's MaxSessions default is 10)
     max_channels: int = 8
@@ -328,6 +329,7 @@ class SshShell(Shell):
         line = shlex.join(argv)  # the one place an argv becomes a remote shell line
         conn = await self.connection()
         self.commands += 1
+        SshShell.commands_run += 1
         async with self._channels:
             try:
                 done = await conn.run(line, input=input, encoding=None, timeout=timeout)
