@@ -116,9 +116,9 @@ async def prepare(
             await once(script, lambda: shell.put(local, script))
         runner = str(base / RUNNER_DIR / wrapper.NOTEBOOK_RUNNER)
         if script is not None and script.endswith(".ipynb"):
-            text = wrapper.template_text(wrapper.NOTEBOOK_RUNNER).encode()
+            code = wrapper.template_text(wrapper.NOTEBOOK_RUNNER).encode()
             await once(str(base / RUNNER_DIR), lambda: shell.makedirs(str(base / RUNNER_DIR)))
-            await once(runner, lambda: shell.write_bytes(runner, text))
+            await once(runner, lambda: shell.write_bytes(runner, code))
         interpreter = "python" if job.spec.venv else python
         payload = wrapper.payload_argv(job, script, interpreter, runner)
         lines = list(header(job, workdir)) if header else []
