@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from . import config, render, spec as specs
 from .errors import NotFoundError, SpecError
 from .names import chain_edges
 from .policies import SchedulingPolicy
+from .rerun import RerunMode
 from .scheduler import Engine
 from .snapshot import JobView, WorkflowView
 from .spec import JobSpec, WorkflowSpec
@@ -73,15 +74,17 @@ class Workflow:
     def spec(self) -> WorkflowSpec:
         return self.store.spec(self.name)
 
-    def add_job(self, name: str, *, kind: str = "local", **fields: Any) -> JobSpec:
+    def add_job(self, name: str, *, kind: str = "local", after: Sequence[str] = (), **fields: Any) -> JobSpec:
         """Add (or replace) a job; keys as in YAML (``exec``, ``script``, ``host``...).
 
-        Works while the workflow runs: the running coordinator starts it when ready.
+        ``after`` names its parents (added in the same transaction, so a running
+        coordinator never sees the job without them). Works while the workflow runs: the
+        running coordinator starts it when ready.
         """
         job = JobSpec.from_dict(name, {"kind": kind, **fields})
-        current = self.spec
-        updated = validate(current.with_jobs([job]))
-        self.store.add_jobs(self.name, [updated.jobs[job.name]])
+        edges = [(parent, job.name) for parent in after]
+        updated = validate(self.spec.with_jobs([job]).with_edges(edges))
+        self.store.add_jobs(self.name, [updated.jobs[job.name]], edges)
         return updated.jobs[job.name]
 
     def add_dependencies(self, *chains: str) -> None:
@@ -121,15 +124,21 @@ class Workflow:
         policy: SchedulingPolicy | None = None,
         workdir: str | Path | None = None,
         on_update: Callable[[Engine], None] | None = None,
+        rerun: RerunMode | str = RerunMode.DEFAULT,
+        from_jobs: Sequence[str] = (),
     ) -> Engine:
+        """An engine for this workflow (see :meth:`run` for the options)."""
         return Engine(self.store, self.name, policy=policy, sequential=not parallel, run_dir=workdir,
-                      on_update=on_update)
+                      on_update=on_update, rerun=RerunMode(rerun), from_jobs=from_jobs)
 
     def run(self, parallel: bool = True, **options: Any) -> WorkflowState:
         """Run (or resume) the workflow to the end; returns its final state.
 
-        Jobs that already succeeded are not run again; failed, canceled and skipped ones
-        are. Attempts still running from a coordinator that died are re-attached.
+        Options: ``policy`` (a :class:`SchedulingPolicy`), ``workdir``, ``on_update``,
+        ``rerun`` (``"default"``: reuse jobs that succeeded and are unchanged — same spec,
+        script content and parents —; ``"failed"``: only unsuccessful jobs and their
+        dependents; ``"force"``: everything) and ``from_jobs`` (those and their
+        descendants). Attempts still running from a coordinator that died are re-attached.
         """
         return asyncio.run(self.engine(parallel=parallel, **options).run())
 

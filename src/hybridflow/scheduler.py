@@ -19,7 +19,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,11 @@ from .errors import HostError
 from .hosts import host_class
 from .hosts.base import Host, Observation, StagedJob, Submission
 from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
+from . import rerun, retry
+from .notify import Notifier
 from .progress import LogMiner
+from .rerun import RerunMode
+from .retry import JobPolicy
 from .spec import JobSpec, WorkflowSpec
 from .states import JobState, WorkflowState
 from .store.sqlite import Store
@@ -50,6 +54,7 @@ class Active:
     sub: Submission | None = None
     miner: LogMiner = field(default_factory=LogMiner)
     next_log_read: float = 0.0
+    running_since: float | None = None  # monotonic; a time limit counts from here
 
 
 @dataclass
@@ -79,12 +84,17 @@ class Engine:
         sequential: bool = False,
         run_dir: str | Path | None = None,
         on_update: Callable[[Engine], None] | None = None,
+        rerun: RerunMode = RerunMode.DEFAULT,
+        from_jobs: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.name = name
         self.policy: SchedulingPolicy = policy or (SequentialPolicy() if sequential else ParallelPolicy())
         self.explicit_run_dir = Path(run_dir).resolve() if run_dir else None
         self.on_update = on_update
+        self.rerun = RerunMode(rerun)
+        self.from_jobs = list(from_jobs)
+        self.reused: list[str] = []  # succeeded before, unchanged: not run again
         self.states: dict[str, JobState] = {}
         self.progress: dict[str, int] = {}
         self.active: dict[str, Active] = {}
@@ -96,6 +106,11 @@ class Engine:
         self._cancel = False
         self._generation = -1
         self._wake: asyncio.Event | None = None
+        self._retry_at: dict[str, float] = {}  # job -> monotonic time its next attempt may start
+        self._retries: dict[str, int] = {}  # retries done in this run
+        self._policies: dict[str, JobPolicy] = {}
+        self._deadline: float | None = None
+        self._deadline_hit = False
 
     # -- public ----------------------------------------------------------------------------
 
@@ -123,17 +138,16 @@ class Engine:
             state = self._final_state()
             self._writes.append(lambda: self.store.end_run(self.wid, state))
             self._flush()
+            self.notifier.workflow_event(state.value)
             return state
         finally:
             for slot in self.hosts.values():
                 await slot.host.close()
+            if hasattr(self, "notifier"):
+                await self.notifier.aclose()
             self.store.release(self.wid)
 
     # -- start and resume ------------------------------------------------------------------
-
-    def reset_set(self, states: dict[str, JobState]) -> set[str]:
-        """Jobs to run again in this run: by default every job that did not succeed."""
-        return {job for job, state in states.items() if state.is_unsuccessful}
 
     async def _start(self) -> None:
         view = self.store.view(self.name)
@@ -144,7 +158,15 @@ class Engine:
         states = {name: job.state for name, job in view.jobs.items()}
         self.attempts = {name: job.attempt for name, job in view.jobs.items()}
         self.progress = {name: job.progress for name, job in view.jobs.items()}
-        reset = self.reset_set(states)
+        self.graph = dag.build(self.spec.jobs, self.spec.edges)
+        self.fingerprints = rerun.fingerprints(self.spec, self.graph)
+        reset, self.reused = rerun.plan(
+            self.graph, states, self.store.fingerprints(self.wid), self.fingerprints, self.rerun, self.from_jobs
+        )
+        reset |= {job for job, state in states.items() if state is JobState.RETRYING}
+        self.notifier = Notifier(self.name, self.spec.options.get("notify"))
+        limit = retry.deadline(self.spec)
+        self._deadline = time.monotonic() + limit if limit is not None else None
         fresh = view.state is not WorkflowState.RUNNING
         with self.store.transaction():
             self.store.start_run(self.wid, str(self.run_dir), reset, fresh=fresh)
@@ -152,7 +174,6 @@ class Engine:
             states[job] = JobState.READY
             self.progress[job] = 0
         self.states = states
-        self.graph = dag.build(self.spec.jobs, self.spec.edges)
         self._order = {job: i for i, job in enumerate(dag.topological_order(self.graph))}
         await self._reattach()
         self._waiting = {
@@ -170,6 +191,8 @@ class Engine:
             staged = self._staged(job, attempt.number, attempt.token)
             key, slot = self._host(self.spec.jobs[job])
             active = Active(staged, key, JobState(attempt.state), miner=LogMiner(attempt.log_offset))
+            if attempt.started is not None:  # its time limit keeps counting across the restart
+                active.running_since = time.monotonic() - max(0.0, time.time() - attempt.started)
             if attempt.native_id:
                 active.sub = Submission(job, attempt.number, attempt.token, slot.host.name, attempt.native_id,
                                         attempt.workdir, attempt.stem)
@@ -189,14 +212,19 @@ class Engine:
             await self._cancel_all()
             return True
         now = time.monotonic()
+        if self._deadline is not None and now >= self._deadline:
+            await self._deadline_passed()
+            return True
         await self._confirm_unsubmitted()
         await self._observe(now)
+        await self._enforce_timeouts(now)
+        self._release_retries(now)
         staged = self._select()
         self._flush(durable=any(self.hosts[self.active[item.job].host_key].host.kind != "local" for item in staged))
         await self._submit(staged)  # what it learns (native ids) is written with the next round
         if self.on_update is not None:
             self.on_update(self)
-        return not self.active and not self.ready
+        return not self.active and not self.ready and not self._retry_at
 
     def _next_wait(self) -> float:
         now = time.monotonic()
@@ -206,6 +234,13 @@ class Engine:
                 waits.append(slot.next_poll - now)
         if any(a.state is JobState.RUNNING for a in self.active.values()):
             waits.append(LOG_INTERVAL)
+        waits.extend(at - now for at in self._retry_at.values())
+        if self._deadline is not None:
+            waits.append(self._deadline - now)
+        for job, active in self.active.items():
+            limit = self._policy(job).timeout
+            if limit is not None and active.running_since is not None:
+                waits.append(active.running_since + limit - now)
         return max(0.0, min(waits))
 
     async def _confirm_unsubmitted(self) -> None:
@@ -280,12 +315,18 @@ class Engine:
                 obs = await self.hosts[active.host_key].host.finish(active.sub, obs)
             self._finish(job, obs)
             return
+        if obs.state is JobState.RUNNING and active.running_since is None:
+            active.running_since = time.monotonic()
         active.state = obs.state
         self.states[job] = obs.state
-        self._writes.append(lambda: self._record(job, token, obs))
+        self._note(job, token, obs)
 
-    def _record(self, job: str, token: str, obs: Observation) -> None:
+    def _note(self, job: str, token: str, obs: Observation) -> None:
+        """Queue the write of an observation, stamped with the time it was made."""
         now = time.time()
+        self._writes.append(lambda: self._record(job, token, obs, now))
+
+    def _record(self, job: str, token: str, obs: Observation, now: float) -> None:
         self.store.set_job_state(self.wid, job, obs.state, message=obs.message, exit_code=obs.exit_code, ts=now)
         fields: dict[str, object] = {"state": obs.state, "message": obs.message}
         if obs.state is JobState.RUNNING:
@@ -293,21 +334,94 @@ class Engine:
         if obs.state.is_terminal:
             fields.update(ended=now, exit_code=obs.exit_code)
         self.store.update_attempt(token, **fields)
+        if obs.state.is_terminal:
+            self.notifier.job_event(job, obs.state.value, attempt=self.attempts.get(job),
+                                    exit_code=obs.exit_code, message=obs.message)
 
     def _finish(self, job: str, obs: Observation) -> None:
-        """Record a terminal observation and release or skip the job's descendants."""
+        """Record a terminal observation; retry, or release or skip the job's descendants."""
         active = self.active.pop(job)
+        token = active.staged.token
+        if self._retry(job, token, obs):
+            return
         self.states[job] = obs.state
         if obs.state is JobState.DONE:
             self.progress[job] = 100
+            fingerprint = self.fingerprints.get(job)
             self._writes.append(lambda: self.store.set_progress(self.wid, job, 100, None))
-        self._writes.append(lambda: self._record(job, active.staged.token, obs))
+            if fingerprint:
+                self._writes.append(lambda: self.store.set_fingerprint(self.wid, job, fingerprint))
+        self._note(job, token, obs)
         if obs.state is JobState.DONE:
             for child in self.graph.successors(job):
                 self._waiting[child] -= 1
                 self._consider(child, check_parents=False)
         else:
             self._skip_descendants(job)
+
+    def _policy(self, job: str) -> JobPolicy:
+        policy = self._policies.get(job)
+        if policy is None:
+            policy = self._policies[job] = retry.job_policy(self.spec, self.spec.jobs[job])
+        return policy
+
+    def _retry(self, job: str, token: str, obs: Observation) -> bool:
+        """Schedule another attempt if the job's policy retries this failure."""
+        if self._cancel or self._deadline_hit:
+            return False
+        policy = self._policy(job)
+        done = self._retries.get(job, 0)
+        if not policy.allows_retry(retry.failure_kind(obs), done):
+            return False
+        delay = policy.delay(done)
+        self._retries[job] = done + 1
+        self._retry_at[job] = time.monotonic() + delay
+        self.states[job] = JobState.RETRYING
+        message = f"attempt {self.attempts[job]} {obs.state.value}" + (f" ({obs.message})" if obs.message else "")
+        message += f"; retry {done + 1} in {delay:g}s"
+        log.info("job %s: %s", job, message)
+
+        def write() -> None:
+            now = time.time()
+            self.store.update_attempt(token, state=obs.state, exit_code=obs.exit_code, ended=now, message=obs.message)
+            self.store.set_job_state(self.wid, job, JobState.RETRYING, message=message, exit_code=obs.exit_code, ts=now)
+
+        self._writes.append(write)
+        return True
+
+    def _release_retries(self, now: float) -> None:
+        for job, at in list(self._retry_at.items()):
+            if at <= now:
+                del self._retry_at[job]
+                self.states[job] = JobState.READY
+                self._consider(job, check_parents=False)
+
+    async def _enforce_timeouts(self, now: float) -> None:
+        """Kill attempts past their ``timeout`` (hosts whose scheduler enforces it are left to it)."""
+        expired: dict[Hashable, list[Active]] = {}
+        for job, active in self.active.items():
+            limit = self._policy(job).timeout
+            slot = self.hosts[active.host_key]
+            if (
+                limit is not None
+                and active.running_since is not None
+                and now - active.running_since >= limit
+                and not slot.host.enforces_time_limit
+            ):
+                expired.setdefault(active.host_key, []).append(active)
+        for key, actives in expired.items():
+            try:
+                await self.hosts[key].host.cancel([a.sub for a in actives if a.sub])
+            except HostError as exc:
+                log.error("host %s: cannot stop timed-out jobs: %s", self.hosts[key].host.name, exc)
+            for active in actives:
+                limit = self._policy(active.staged.job).timeout
+                self._finish(active.staged.job, Observation(JobState.TIMEOUT, message=f"time limit of {limit:g}s reached"))
+
+    async def _deadline_passed(self) -> None:
+        """The workflow's deadline: stop everything still running as ``timeout``."""
+        self._deadline_hit = True
+        await self._stop_all(JobState.TIMEOUT, "workflow deadline reached")
 
     def _skip_descendants(self, job: str) -> None:
         for child in dag.descendants(self.graph, job):
@@ -459,9 +573,11 @@ class Engine:
                 self._write_native(active)
                 if active.state is JobState.SUBMITTED:
                     obs = Observation(slot.host.submitted_state)
+                    if obs.state is JobState.RUNNING:
+                        active.running_since = time.monotonic()
                     active.state = obs.state
                     self.states[sub.job] = obs.state
-                    self._writes.append(lambda job=sub.job, token=sub.token, obs=obs: self._record(job, token, obs))
+                    self._note(sub.job, sub.token, obs)
 
     def _write_native(self, active: Active) -> None:
         sub = active.sub
@@ -477,7 +593,7 @@ class Engine:
                 active.state = JobState.UNKNOWN
                 self.states[item.job] = JobState.UNKNOWN
                 obs = Observation(JobState.UNKNOWN, message=str(exc))
-                self._writes.append(lambda item=item, obs=obs: self._record(item.job, item.token, obs))
+                self._note(item.job, item.token, obs)
             else:
                 self._finish(item.job, Observation(JobState.FAILED, message=str(exc)))
 
@@ -516,6 +632,9 @@ class Engine:
         log.info("workflow %s changed: %d jobs added, %d removed", self.name, len(added), len(removed))
 
     async def _cancel_all(self) -> None:
+        await self._stop_all(JobState.CANCELED, "canceled")
+
+    async def _stop_all(self, state: JobState, message: str) -> None:
         by_host: dict[Hashable, list[Submission]] = {}
         for active in self.active.values():
             if active.sub is not None:
@@ -526,12 +645,19 @@ class Engine:
             except HostError as exc:
                 log.error("host %s: cancel failed: %s", self.hosts[key].host.name, exc)
         for job in list(self.active):
-            self._finish(job, Observation(JobState.CANCELED, message="canceled"))
+            self._finish(job, Observation(state, message=message))
+        for job in list(self._retry_at):
+            del self._retry_at[job]
+            self.states[job] = state
+            self._writes.append(lambda job=job: self.store.set_job_state(self.wid, job, state, message=message))
+            self._skip_descendants(job)
         self.ready.clear()
         self._ready_by_host.clear()
         self._flush()
 
     def _final_state(self) -> WorkflowState:
+        if self._deadline_hit:
+            return WorkflowState.FAILED
         if self._cancel or self.store.generation(self.wid)[1]:
             return WorkflowState.CANCELED
         if all(state is JobState.DONE for state in self.states.values()):

@@ -24,6 +24,7 @@ class JobState(StrEnum):
     PENDING = "pending"  # accepted by a batch scheduler, waiting for resources
     RUNNING = "running"
     UNKNOWN = "unknown"  # the host cannot tell us right now (unreachable, vanished)
+    RETRYING = "retrying"  # an attempt failed; the next one starts after a delay
     DONE = "done"
     FAILED = "failed"  # the payload exited non-zero
     TIMEOUT = "timeout"
@@ -56,14 +57,17 @@ TERMINAL = frozenset(
     }
 )
 ACTIVE = frozenset({JobState.SUBMITTED, JobState.PENDING, JobState.RUNNING, JobState.UNKNOWN})
+#: states in which a job waits for its (next) start
+WAITING = frozenset({JobState.READY, JobState.RETRYING})
 
 _FINISH = {JobState.DONE, JobState.FAILED, JobState.TIMEOUT, JobState.CANCELED, JobState.LOST}
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.READY: frozenset({JobState.SUBMITTED, JobState.SKIPPED, JobState.CANCELED}),
-    JobState.SUBMITTED: frozenset({JobState.PENDING, JobState.RUNNING, JobState.UNKNOWN} | _FINISH),
-    JobState.PENDING: frozenset({JobState.RUNNING, JobState.UNKNOWN} | _FINISH),
-    JobState.RUNNING: frozenset({JobState.UNKNOWN} | _FINISH),
-    JobState.UNKNOWN: frozenset({JobState.PENDING, JobState.RUNNING} | _FINISH),
+    JobState.SUBMITTED: frozenset({JobState.PENDING, JobState.RUNNING, JobState.UNKNOWN, JobState.RETRYING} | _FINISH),
+    JobState.PENDING: frozenset({JobState.RUNNING, JobState.UNKNOWN, JobState.RETRYING} | _FINISH),
+    JobState.RUNNING: frozenset({JobState.UNKNOWN, JobState.RETRYING} | _FINISH),
+    JobState.UNKNOWN: frozenset({JobState.PENDING, JobState.RUNNING, JobState.RETRYING} | _FINISH),
+    JobState.RETRYING: frozenset({JobState.SUBMITTED, JobState.CANCELED, JobState.SKIPPED}),
     JobState.DONE: frozenset(),
     JobState.FAILED: frozenset(),
     JobState.TIMEOUT: frozenset(),

@@ -62,6 +62,9 @@ def validate(spec: WorkflowSpec) -> WorkflowSpec:
     if cycle:
         raise SpecError(f"dependency cycle: {' -> '.join(cycle)}", file=file, field="dependencies")
     spec = spec.with_jobs([_check_payload(spec, job) for job in spec.jobs.values()])
+    from . import config, retry  # noqa: F401  (config registers the hosts check on import)
+
+    retry.check(spec)
     for check in CHECKS:
         check(spec)
     return spec

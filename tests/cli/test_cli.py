@@ -147,8 +147,7 @@ def test_kill_9_coordinator_then_resume_reattaches(home: Path, write_workflow) -
 
 def test_pid_reuse_is_not_taken_for_the_job(home: Path, write_workflow) -> None:
     """An attempt whose recorded PID now belongs to another process is not 'running'."""
-    path = write_workflow("workflow:\n  nodes:\n    a: {exec: 'sleep 30'}\n")
-    run_dir = home / "runs" / "wf"
+    path = write_workflow("workflow:\n  nodes:\n    a: {exec: 'sleep 30', retries: 0}\n")
     coordinator = _start("workflow", "run", str(path), "--quiet")
     _wait_for(lambda: (home / "hybridflow.db").exists(), what="the state database")
     db = sqlite3.connect(home / "hybridflow.db")

@@ -205,8 +205,7 @@ def test_job_added_while_running_starts_without_restart(home: Path, write_workfl
 
     def add_later() -> None:
         time.sleep(0.5)
-        other.add_job("second", exec="echo added > second.txt")
-        other.add_dependencies("first,second")
+        other.add_job("second", exec="echo added > second.txt", after=["first"])
 
     thread = threading.Thread(target=add_later)
     thread.start()

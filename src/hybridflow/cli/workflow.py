@@ -19,6 +19,7 @@ from .. import render
 from ..api import Workflow, open_store
 from ..errors import NotFoundError, SpecError
 from ..names import split_list
+from ..rerun import RerunMode
 from ..states import WorkflowState
 from .display import LiveRun
 
@@ -141,18 +142,34 @@ def list_() -> None:
 def run(
     name: str = typer.Argument(..., help="Workflow name, or a YAML file to add and run."),
     sequential: bool = typer.Option(False, "--sequential", help="One job at a time, in topological order."),
-    resume: bool = typer.Option(True, "--resume/--no-resume", help="Re-attach to attempts of an interrupted run."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Resume an interrupted run: re-attach to its attempts (re-running always does)."
+    ),
     workdir: Path = typer.Option(None, "--workdir", "-w", help="Run directory (default $HYBRIDFLOW_HOME/runs/NAME)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live display; print the final table only."),
+    rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Run only failed/skipped/canceled jobs and their dependents."),
+    from_job: str = typer.Option(None, "--from", help="Run these job(s) and everything after them again."),
+    force: bool = typer.Option(False, "--force", help="Run every job again, even unchanged successful ones."),
 ) -> None:
-    """Run (or resume) a workflow; exits 1 if a job failed, 130 when canceled."""
+    """Run (or resume) a workflow; exits 1 if a job failed, 130 when canceled.
+
+    By default a job that succeeded before and whose spec, script and parents are
+    unchanged is reused, not run again.
+    """
     store = open_store()
     if _is_file(name):
         wf = Workflow.load(name, store=store)
     else:
         wf = Workflow(_existing(name), store=store)
-    engine = wf.engine(parallel=not sequential, workdir=workdir)
+    if sum((rerun_failed, force, from_job is not None)) > 1:
+        raise SpecError("use only one of --rerun-failed, --from and --force")
+    mode = RerunMode.FORCE if force else RerunMode.FAILED if rerun_failed else RerunMode.DEFAULT
+    engine = wf.engine(parallel=not sequential, workdir=workdir, rerun=mode,
+                       from_jobs=_names(from_job) if from_job else ())
     state = asyncio.run(_run_live(engine, quiet=quiet))
+    if engine.reused:
+        shown = ", ".join(engine.reused[:20]) + (f" and {len(engine.reused) - 20} more" if len(engine.reused) > 20 else "")
+        out.print(f"reused (succeeded before, unchanged): {shown}")
     out.print(render.status_table(wf.status()))
     if state is WorkflowState.CANCELED:
         out.print("[yellow]canceled[/]")

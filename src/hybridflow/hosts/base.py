@@ -95,6 +95,8 @@ class Host(ABC):
     poll_interval: float = 2.0
     #: the state of an attempt right after a successful submit (batch kinds: PENDING)
     submitted_state: ClassVar[JobState] = JobState.RUNNING
+    #: True when the host's own scheduler enforces a job's ``timeout`` (Slurm ``--time``)
+    enforces_time_limit: ClassVar[bool] = False
 
     def __init__(self, config: HostConfig, notify: Callable[[], None] | None = None) -> None:
         self.config = config

@@ -1,4 +1,4 @@
--- hybridflow state database, schema version 1 (PRAGMA user_version)
+-- hybridflow state database, schema version 2 (PRAGMA user_version)
 CREATE TABLE IF NOT EXISTS workflows (
     id               INTEGER PRIMARY KEY,
     name             TEXT NOT NULL UNIQUE,
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     modified    REAL NOT NULL,
     tstart      REAL,
     tend        REAL,
+    fingerprint TEXT,                          -- hash of spec, script and parents when it last succeeded
     PRIMARY KEY (workflow_id, name)
 );
 CREATE TABLE IF NOT EXISTS edges (

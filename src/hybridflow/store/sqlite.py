@@ -23,7 +23,9 @@ from ..snapshot import AttemptView, JobView, WorkflowView
 from ..spec import JobSpec, WorkflowSpec
 from ..states import JobState, WorkflowState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: statements that bring a database of version N (key) to N + 1
+MIGRATIONS = {1: "ALTER TABLE jobs ADD COLUMN fingerprint TEXT;"}
 
 
 def _spec_meta(spec: WorkflowSpec) -> str:
@@ -72,9 +74,12 @@ class Store:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: schema version {version} is newer than this hybridflow ({SCHEMA_VERSION})")
-        if version < SCHEMA_VERSION:
+        if version == 0:
             schema = resources.files("hybridflow.store").joinpath("schema.sql").read_text(encoding="utf-8")
             self.db.executescript(f"BEGIN IMMEDIATE;{schema};PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+            return
+        for old in range(version, SCHEMA_VERSION):
+            self.db.executescript(f"BEGIN IMMEDIATE;{MIGRATIONS[old]}PRAGMA user_version={old + 1};COMMIT;")
 
     def close(self) -> None:
         self.db.close()
@@ -433,3 +438,10 @@ class Store:
             raise StoreError(f"attempts have no column {sorted(unknown)}")
         values = [v.value if isinstance(v, JobState) else v for v in fields.values()]
         self.db.execute(f"UPDATE attempts SET {', '.join(f'{k}=?' for k in fields)} WHERE token=?", [*values, token])
+
+    def set_fingerprint(self, wid: int, job: str, fingerprint: str) -> None:
+        self.db.execute("UPDATE jobs SET fingerprint=? WHERE workflow_id=? AND name=?", (fingerprint, wid, job))
+
+    def fingerprints(self, wid: int) -> dict[str, str | None]:
+        """The fingerprint each job had when it last succeeded."""
+        return dict(self.db.execute("SELECT name, fingerprint FROM jobs WHERE workflow_id=?", (wid,)).fetchall())

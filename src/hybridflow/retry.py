@@ -1,0 +1,120 @@
+"""Job policies read from the workflow: retries (which failures, how often, how long to
+wait) and time limits. Per-job keys override the workflow's top-level defaults::
+
+    retries: 3                 # attempts after the first
+    retry_delay: 30s           # first wait; doubles each time (exponential back-off)...
+    retry_max_delay: 10m       # ...up to this cap
+    retry_on: [exit, lost]     # which failures retry (see FAILURE_KINDS)
+    timeout: 2h                # per attempt; local/ssh: process group killed -> 'timeout'
+    deadline: 6h               # top level only: the whole run
+
+By default infrastructure failures (``lost``, ``node_fail``, ``preempted``) retry — up to
+``retries`` times, or :data:`DEFAULT_INFRA_RETRIES` when no ``retries`` is set — and a
+non-zero exit retries only when ``retry_on`` names ``exit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .durations import parse_duration
+from .errors import SpecError
+from .hosts.base import Observation
+from .spec import JobSpec, WorkflowSpec
+from .states import JobState
+
+FAILURE_KINDS = ("exit", "lost", "node_fail", "preempted", "timeout")
+INFRASTRUCTURE = frozenset({"lost", "node_fail", "preempted"})
+DEFAULT_INFRA_RETRIES = 2
+POLICY_KEYS = ("retries", "retry_delay", "retry_max_delay", "retry_on", "timeout")
+
+
+def failure_kind(obs: Observation) -> str | None:
+    """Which kind of failure ``obs`` is (None for success and cancellation)."""
+    if obs.state is JobState.FAILED:
+        return "exit"
+    if obs.state is JobState.TIMEOUT:
+        return "timeout"
+    if obs.state is JobState.LOST:
+        message = (obs.message or "").upper()
+        if message.startswith(("NODE_FAIL", "BOOT_FAIL")):
+            return "node_fail"
+        if message.startswith("PREEMPTED"):
+            return "preempted"
+        return "lost"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class JobPolicy:
+    """The resolved retry and time-limit settings of one job."""
+
+    retries: int | None = None
+    retry_delay: float = 30.0
+    retry_max_delay: float = 600.0
+    retry_on: frozenset[str] = INFRASTRUCTURE
+    timeout: float | None = None
+
+    def allows_retry(self, kind: str | None, retries_done: int) -> bool:
+        """Whether a failure of ``kind`` after ``retries_done`` retries gets another attempt."""
+        if kind is None or kind not in self.retry_on:
+            return False
+        limit = self.retries if self.retries is not None else (DEFAULT_INFRA_RETRIES if kind in INFRASTRUCTURE else 0)
+        return retries_done < limit
+
+    def delay(self, retries_done: int) -> float:
+        """Seconds to wait before retry number ``retries_done + 1``."""
+        return min(self.retry_delay * (2**retries_done), self.retry_max_delay)
+
+
+def _settings(source: Mapping[str, Any], where: dict[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key in POLICY_KEYS:
+        if key not in source or source[key] is None:
+            continue
+        value = source[key]
+        try:
+            if key == "retries":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise SpecError(f"'{value}' is not a whole number >= 0")
+                found[key] = value
+            elif key == "retry_on":
+                kinds = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
+                unknown = [k for k in kinds if k not in FAILURE_KINDS]
+                if unknown:
+                    raise SpecError(f"unknown failure kind '{unknown[0]}' (valid: {', '.join(FAILURE_KINDS)})")
+                found[key] = frozenset(kinds)
+            else:
+                found[key] = parse_duration(value)
+        except SpecError as exc:
+            raise SpecError(exc.problem, field=key, **where) from None
+    return found
+
+
+def job_policy(spec: WorkflowSpec, job: JobSpec) -> JobPolicy:
+    """Settings for ``job``: its own keys over the workflow's top-level ones."""
+    merged = {
+        **_settings(spec.options, {"file": spec.source} if spec.source else {}),
+        **_settings(job.args, {"job": job.name, **({"file": spec.source} if spec.source else {})}),
+    }
+    return JobPolicy(**merged)
+
+
+def deadline(spec: WorkflowSpec) -> float | None:
+    """The workflow's ``deadline:`` in seconds, if any."""
+    value = spec.options.get("deadline")
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except SpecError as exc:
+        raise SpecError(exc.problem, file=spec.source, field="deadline") from None
+
+
+def check(spec: WorkflowSpec) -> None:
+    """Validation hook: every job's policy keys parse."""
+    deadline(spec)
+    for job in spec.jobs.values():
+        job_policy(spec, job)
