@@ -17,7 +17,8 @@ from rich.console import Console
 from hybridflow import render
 from hybridflow import spec as specs
 from hybridflow.labels import label_for
-from hybridflow.render.graph import DEFAULT_COLORS, layout
+from hybridflow.render.graph import DEFAULT_COLORS
+from hybridflow.render.layout import Layout, layout
 from hybridflow.snapshot import JobView, WorkflowView
 from hybridflow.spec import WorkflowSpec
 from hybridflow.states import JobState, WorkflowState
@@ -170,7 +171,7 @@ def test_layout_routes_start_and_end_on_the_nodes() -> None:
         assert [y for _, y in points] == sorted(y for _, y in points)
 
 
-def crossings(plan: render.graph.Layout, edges: list[tuple[str, str]]) -> int:
+def crossings(plan: Layout, edges: list[tuple[str, str]]) -> int:
     """Crossings between edges leaving the same layer (all edges here span one layer)."""
     x = {name: box[0] for name, box in plan.boxes.items()}
     rank = {name: r for r, layer in enumerate(plan.layers) for name in layer}

@@ -3,7 +3,8 @@ table (``rich``), plain rows, JSON, SVG, DOT or Mermaid. No I/O, no printing."""
 
 from __future__ import annotations
 
-from .graph import layout, state_colors, to_dot, to_mermaid, to_svg
+from .graph import state_colors, to_dot, to_mermaid, to_svg
+from .layout import layout
 from .json import to_json, to_json_dict
 from .table import status_rows, status_table
 
