@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from servicesupport import LiveService, env_home, live_service
 
 

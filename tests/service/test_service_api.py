@@ -9,7 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from servicesupport import LiveService, tar_gz, wait_for, wait_idle, yaml_text, zip_bytes
+from servicesupport import (
+    LiveService,
+    tar_gz,
+    wait_for,
+    wait_idle,
+    yaml_text,
+    zip_bytes,
+)
 
 from hybridflow.api import Workflow, open_store
 
@@ -225,8 +232,8 @@ def test_cli_and_service_see_the_same_store(client: httpx.Client, service: LiveS
     assert [j["name"] for j in listed["jobs"]] == ["one"]
     assert upload(client, QUICK, name="from-service").status_code == 201
     assert "from-service" in store.names()
-    wf.run()
-    assert client.get("/api/v1/workflows/from-api").json()["state"] == "done"
+    wf.run()  # another writer: the service sees it on its next reads (cached answers refresh)
+    wait_for(lambda: client.get("/api/v1/workflows/from-api").json()["state"] == "done", 5, what="the run")
 
 
 def test_bad_parameters_are_one_line_4xx(client: httpx.Client) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-from servicesupport import LiveService, env_home, live_service  # noqa: E402
+from servicesupport import LiveService, env_home, live_service
 
 CHROMIUM = os.environ.get("HYBRIDFLOW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

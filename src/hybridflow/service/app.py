@@ -47,7 +47,11 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """Manage hybridflow workflows over HTTP: upload (YAML or an archive with scripts),
 run, cancel, add jobs and dependencies, read status, graphs and logs, and follow state
 changes as server-sent events. Authenticate with `Authorization: Bearer TOKEN`
-(`hflow service token` shows it)."""
+(`hflow service token` shows it).
+
+Reads of workflows are cached per change: a change made by another process (a CLI run)
+shows in the next answers, typically within a fraction of a second; the event stream
+(`/api/v1/workflows/{name}/events`) reports every change as it is stored."""
 
 
 def create_app(home: str | Path | None = None, token: str | None = None, **limits: Any) -> FastAPI:
@@ -62,9 +66,11 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
     settings = replace(ServiceSettings(home=root.resolve(), token=token or tokens.load_or_create(root)), **limits)
     Store(settings.database).close()  # create/migrate the database before serving
     credentials = Credentials(settings.token)
+    stores = Stores(settings)
     state = ServiceState(
-        settings=settings, credentials=credentials, stores=Stores(settings),
-        cache=SnapshotCache(ttl=settings.snapshot_ttl),
+        settings=settings, credentials=credentials, stores=stores,
+        cache=SnapshotCache(stores.get, ttl=settings.snapshot_ttl, min_age=settings.snapshot_min_age,
+                            max_stale=settings.snapshot_max_stale),
         runner=Runner(settings.home, settings.coordinator_logs, timeout=settings.run_start_timeout),
     )
 
@@ -72,6 +78,7 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("hybridflow service on %s", settings.home)
         yield
+        state.cache.close()
         state.stores.close()
 
     app = FastAPI(

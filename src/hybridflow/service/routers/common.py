@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Path, Request, Response
@@ -23,11 +25,30 @@ def etag_for(version: Version, rendering: str) -> str:
     return f'{version.etag[:-1]}-{rendering}"'
 
 
-def cached_response(request: Request, version: Version, rendering: str, body: bytes | str,
-                    media_type: str) -> Response:
-    """``body`` with an ETag of ``version``; 304 when the client already has it."""
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A rendering kept in the cache: its bytes and, for big ones, their gzip."""
+
+    raw: bytes
+    gzipped: bytes | None
+
+    @classmethod
+    def of(cls, content: bytes | str) -> Body:
+        raw = content.encode() if isinstance(content, str) else content
+        return cls(raw, gzip.compress(raw, compresslevel=1, mtime=0) if len(raw) >= GZIP_MIN else None)
+
+
+GZIP_MIN = 4096
+
+
+def cached_response(request: Request, version: Version, rendering: str, body: Body, media_type: str) -> Response:
+    """``body`` with an ETag of ``version`` (gzipped when the client accepts it); 304 when
+    the client already has this version."""
     etag = etag_for(version, rendering)
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    return Response(content=body, media_type=media_type, headers=headers)
+    if body.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(content=body.gzipped, media_type=media_type, headers=headers)
+    return Response(content=body.raw, media_type=media_type, headers=headers)

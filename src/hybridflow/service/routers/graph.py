@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from ... import render
 from ..deps import StateDep
-from .common import API, RESPONSES, WorkflowName, cached_response
+from .common import API, RESPONSES, Body, WorkflowName, cached_response
 
 router = APIRouter(prefix=f"{API}/workflows", tags=["graph"], responses=RESPONSES)
 
@@ -40,7 +40,7 @@ GRAPH_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/{name}/graph", summary="Graph as SVG, DOT or Mermaid", response_class=Response,
             responses=GRAPH_RESPONSES)
-def workflow_graph(
+async def workflow_graph(
     name: WorkflowName,
     request: Request,
     hf: StateDep,
@@ -48,5 +48,6 @@ def workflow_graph(
 ) -> Response:
     """The graph with nodes coloured by state and labels from the templates (cached per change)."""
     key = f"graph-{format.value}"
-    version, body = hf.cache.get(hf.stores.get(), name, key, lambda view, _: WRITERS[format.value](view))
+    version, body = await hf.cache.aget(hf.stores.get, name, key,
+                                        lambda view, _: Body.of(WRITERS[format.value](view)))
     return cached_response(request, version, key, body, MEDIA[format.value])

@@ -14,7 +14,7 @@ from rich.console import Console
 from ... import render
 from ...snapshot import WorkflowView
 from ..deps import StateDep
-from .common import API, RESPONSES, WorkflowName, cached_response
+from .common import API, RESPONSES, Body, WorkflowName, cached_response
 
 router = APIRouter(prefix=f"{API}/workflows", tags=["status"], responses=RESPONSES)
 
@@ -55,7 +55,7 @@ def render_status(view: WorkflowView, fmt: str, width: int = 120) -> bytes:
 
 @router.get("/{name}/status", summary="Status as JSON, YAML or a table", response_class=Response,
             responses=STATUS_RESPONSES)
-def workflow_status(
+async def workflow_status(
     name: WorkflowName,
     request: Request,
     hf: StateDep,
@@ -64,6 +64,6 @@ def workflow_status(
 ) -> Response:
     """The document ``hflow workflow status -o FORMAT`` prints; cached per change, ETag-aware."""
     key = f"status-{format.value}-{width if format is StatusFormat.table else 0}"
-    version, body = hf.cache.get(hf.stores.get(), name, key,
-                                 lambda view, _: render_status(view, format.value, width))
+    version, body = await hf.cache.aget(hf.stores.get, name, key,
+                                        lambda view, _: Body.of(render_status(view, format.value, width)))
     return cached_response(request, version, key, body, MEDIA[format.value])
