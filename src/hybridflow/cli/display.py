@@ -24,6 +24,7 @@ STATE_STYLES = {
     "skipped": "dim",
     "canceled": "dim",
     "ready": "white",
+    "retrying": "yellow",
 }
 MAX_ROWS = 15
 

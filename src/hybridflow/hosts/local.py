@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -249,24 +250,45 @@ class LocalHost(Host):
             self._watch(ident[0], sub.token, None)
 
     async def cancel(self, subs: Sequence[Submission]) -> None:
-        pids: list[int] = []
+        """SIGTERM each attempt's process group, SIGKILL what is left after a grace period.
+
+        Returns once the groups are gone (or killed), with this coordinator's own children
+        reaped, so that nothing of a canceled job outlives the call.
+        """
+        groups: dict[int, _Child | None] = {}
         for sub in subs:
             self._canceled.add(sub.token)
             child = self._children.get(sub.token)
             ident = _parse_native(sub.native_id)
             if child is not None and child.poll() is None:
-                pids.append(child.pid)
+                groups[child.pid] = child
             elif ident and _same_process(*ident):
-                pids.append(ident[0])
-        for pid in pids:
+                groups[ident[0]] = None
+        for pid in groups:
             self._signal_group(pid, signal.SIGTERM)
-        if pids:
-            asyncio.get_running_loop().call_later(KILL_GRACE, self._kill_leftovers, pids)
+        deadline = time.monotonic() + KILL_GRACE
+        while groups and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            groups = {pid: child for pid, child in groups.items() if self._group_alive(pid, child)}
+        for pid, child in groups.items():
+            log.warning("process group %d ignored SIGTERM; killing it", pid)
+            self._signal_group(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+            if child is not None:
+                child.wait()
 
-    def _kill_leftovers(self, pids: list[int]) -> None:
-        for pid in pids:
-            if psutil.pid_exists(pid):
-                self._signal_group(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+    @staticmethod
+    def _group_alive(pid: int, child: _Child | None) -> bool:
+        if child is not None:
+            child.poll()  # reap the leader, so that a zombie does not count
+        if os.name != "posix":
+            return psutil.pid_exists(pid)
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
     @staticmethod
     def _signal_group(pid: int, sig: int) -> None:
@@ -280,6 +302,11 @@ class LocalHost(Host):
                     proc.terminate()
         except (ProcessLookupError, psutil.NoSuchProcess):
             log.debug("process group %d already gone", pid)
+
+    async def close(self) -> None:
+        """Reap children that ended; the running ones keep running (and are re-attached later)."""
+        for child in self._children.values():
+            child.poll()
 
     async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
         path = Path(sub.workdir) / f"{sub.stem}.log"
