@@ -57,7 +57,7 @@ def start_service(home: Path) -> tuple[subprocess.Popen[bytes], str, str]:
 
 
 async def client(http: httpx.AsyncClient, path: str, stop_at: float, interval: float,
-                 latencies: list[float], errors: list[str]) -> None:
+                 latencies: list[float], errors: list[str], server: list[float]) -> None:
     await asyncio.sleep(random.random() * max(interval, 0.01))  # spread the clients out
     while time.monotonic() < stop_at:
         started = time.perf_counter()
@@ -68,22 +68,28 @@ async def client(http: httpx.AsyncClient, path: str, stop_at: float, interval: f
                 errors.append(f"HTTP {response.status_code}")
             else:
                 latencies.append(time.perf_counter() - started)
+                timing = response.headers.get("server-timing", "")
+                if "dur=" in timing:
+                    server.append(float(timing.split("dur=")[1]) / 1000)
         except httpx.HTTPError as exc:
             errors.append(type(exc).__name__)
         if interval:
             await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
 
 
-async def poll(url: str, token: str, name: str, clients: int, seconds: float, interval: float) -> tuple[list[float], list[str]]:
+async def poll(url: str, token: str, name: str, clients: int, seconds: float,
+               interval: float) -> tuple[list[float], list[str], list[float]]:
     latencies: list[float] = []
     errors: list[str] = []
+    server: list[float] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"},
                                  limits=limits, timeout=10) as http:
         stop_at = time.monotonic() + seconds
         path = f"/api/v1/workflows/{name}/status?format=json"
-        await asyncio.gather(*(client(http, path, stop_at, interval, latencies, errors) for _ in range(clients)))
-    return latencies, errors
+        await asyncio.gather(*(client(http, path, stop_at, interval, latencies, errors, server)
+                               for _ in range(clients)))
+    return latencies, errors, server
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -101,6 +107,7 @@ def main() -> None:
     parser.add_argument("--job-sleep", type=float, default=0.2)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="hf-load-"))
     proc, url, token = start_service(home)
     try:
@@ -111,7 +118,7 @@ def main() -> None:
             jobs = created.json()["job_count"]
             http.post("/api/v1/workflows/load/run").raise_for_status()
             events_before = http.get("/api/v1/workflows/load").json()["last_event"]
-            latencies, errors = asyncio.run(poll(url, token, "load", args.clients, args.seconds, args.interval))
+            latencies, errors, server = asyncio.run(poll(url, token, "load", args.clients, args.seconds, args.interval))
             after = http.get("/api/v1/workflows/load").json()
             size = len(http.get("/api/v1/workflows/load/status?format=json").content)
             http.post("/api/v1/workflows/load/cancel")
@@ -130,12 +137,15 @@ def main() -> None:
         print(f"  requests {len(latencies)}  throughput {len(latencies) / args.seconds:.0f} req/s  errors {len(errors)}")
         print(f"  latency ms: p50 {percentile(latencies, 50):.1f}  p95 {percentile(latencies, 95):.1f}  "
               f"p99 {percentile(latencies, 99):.1f}  max {max(latencies) * 1000:.1f}  mean {statistics.mean(latencies) * 1000:.1f}")
+        print(f"  in the service (Server-Timing) ms: p50 {percentile(server, 50):.1f}  p95 {percentile(server, 95):.1f}  "
+              f"p99 {percentile(server, 99):.1f}  max {max(server) * 1000:.1f}")
     else:
         print(f"  no successful request; errors {len(errors)}: {sorted(set(errors))[:5]}")
     if errors:
         print(f"  error kinds: {sorted(set(errors))}")
     target = bool(latencies) and percentile(latencies, 99) < 50 and not errors
     print(f"  target p99 < 50 ms and 0 errors: {'met' if target else 'NOT met'}")
+    print(f"  machine: {os.cpu_count()} CPUs, load average before/after {load_before:.2f}/{os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

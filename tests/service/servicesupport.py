@@ -122,6 +122,6 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
 def wait_idle(client: httpx.Client, name: str, timeout: float = 60.0) -> dict[str, Any]:
     """Wait until no coordinator runs ``name``; returns its detail."""
     def done() -> dict[str, Any] | None:
-        detail = client.get(f"/api/v1/workflows/{name}").json()
+        detail = client.get(f"/api/v1/workflows/{name}", params={"fresh": "true"}).json()
         return None if detail["running"] or detail["state"] in ("defined", "running") else detail
     return wait_for(done, timeout, 0.2, f"workflow {name} to finish")

@@ -145,7 +145,7 @@ def test_non_loopback_bind_needs_a_configured_token(tmp_path: Path, monkeypatch:
     assert not (home / tokens.TOKEN_FILE).exists()
     cli = subprocess.run(
         [sys.executable, "-c", "from hybridflow.cli import main; main()", "service", "start", "--host", "0.0.0.0", "--port", "0"],
-        capture_output=True, text=True, timeout=60, env={"HYBRIDFLOW_HOME": str(home), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, env={"HYBRIDFLOW_HOME": str(home), "PATH": "/usr/bin:/bin"}, check=False,
     )
     assert cli.returncode == 1 and "without a configured token" in cli.stderr
     assert daemon.check_bind("127.0.0.1", home)  # loopback: generated on first start

@@ -19,7 +19,7 @@ def hflow(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedP
     env.pop("HYBRIDFLOW_SERVICE_TOKEN", None)
     env.pop("HYBRIDFLOW_SERVICE_URL", None)
     return subprocess.run([sys.executable, "-c", "from hybridflow.cli import main; main()", *args],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+                          capture_output=True, text=True, timeout=timeout, env=env, check=False)
 
 
 @pytest.fixture

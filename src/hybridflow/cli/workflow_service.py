@@ -88,6 +88,8 @@ class Client:
 
 UrlOption = typer.Option(None, "--url", help="Service URL (default: the running service of $HYBRIDFLOW_HOME).")
 TokenOption = typer.Option(None, "--token", envvar=tokens.TOKEN_ENV, help="Token (default: $HYBRIDFLOW_HOME's).")
+FileArgument = typer.Argument(..., exists=True, dir_okay=False, help="Workflow YAML, or a .zip/.tar.gz with its scripts.")
+OutputOption = typer.Option(Output.table, "--output", "-o", help="table, json or yaml.")
 
 
 def _bundle(path: Path) -> bytes:
@@ -111,7 +113,7 @@ def _width() -> str:
 
 @app.command()
 def add(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Workflow YAML, or a .zip/.tar.gz with its scripts."),
+    file: Path = FileArgument,
     name: str = typer.Option(None, "--name", "-n", help="Workflow name (default: the YAML's)."),
     replace: bool = typer.Option(False, "--replace", help="Replace a stored workflow of that name."),
     bundle: bool = typer.Option(False, "--bundle", help="Send the YAML's folder (its scripts) along as an archive."),
@@ -165,10 +167,12 @@ def run(
     out.print(f"workflow [bold]{name}[/]: {'running' if started['running'] else 'ran'} (coordinator pid {started['pid']})")
     if not wait:
         return
-    while client.request("GET", f"/workflows/{name}").json()["running"]:
+    fresh = {"fresh": "true"}
+    while client.request("GET", f"/workflows/{name}", params=fresh).json()["running"]:
         time.sleep(1.0)
-    sys.stdout.write(client.request("GET", f"/workflows/{name}/status", params={"format": "table", "width": _width()}).text)
-    final = client.request("GET", f"/workflows/{name}").json()["state"]
+    table = {"format": "table", "width": _width(), **fresh}
+    sys.stdout.write(client.request("GET", f"/workflows/{name}/status", params=table).text)
+    final = client.request("GET", f"/workflows/{name}", params=fresh).json()["state"]
     if final == "canceled":
         raise typer.Exit(EXIT_CANCELED)
     if final != "done":
@@ -188,7 +192,7 @@ def delete(name: str = typer.Argument(..., help="Workflow name(s), e.g. 'a,b[1-2
 @app.command()
 def status(
     name: str = typer.Argument(..., help="Workflow name."),
-    output: Output = typer.Option(Output.table, "--output", "-o", help="table, json or yaml."),
+    output: Output = OutputOption,
     url: str = UrlOption,
     token: str = TokenOption,
 ) -> None:

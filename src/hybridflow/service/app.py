@@ -41,6 +41,7 @@ from .routers.pages import UI
 from .runner import Runner
 from .settings import ServiceSettings
 from .snapshots import SnapshotCache
+from .timing import TimingMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
     app.mount("/static", StaticFiles(directory=str(UI.joinpath("static"))), name="static")
     app.add_middleware(AuthMiddleware, credentials=credentials)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(TimingMiddleware)
     return app
 
 

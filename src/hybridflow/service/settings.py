@@ -31,7 +31,7 @@ class ServiceSettings:
     #: seconds a cached snapshot is trusted when nothing in the database changed
     snapshot_ttl: float = 1.0
     #: seconds a cached snapshot is served even when the database moved on (coalescing)
-    snapshot_min_age: float = 0.25
+    snapshot_min_age: float = 1.0
     #: seconds an outdated snapshot may still be answered while it is rebuilt in the background
     snapshot_max_stale: float = 2.0
     #: seconds between polls of the events table by an event stream

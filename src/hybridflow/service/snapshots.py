@@ -110,18 +110,23 @@ class SnapshotCache:
         self._guard = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="snapshot-refresh")
 
-    def _entry(self, key: tuple[str, str], version: Version) -> tuple[_Entry | None, bool]:
-        """(entry usable for ``version`` or None, whether it is fresh)."""
+    def _entry(self, key: tuple[str, str], version: Version, exact: bool = False) -> tuple[_Entry | None, bool]:
+        """(entry usable for ``version`` or None, whether it is fresh); ``exact``: only an
+        entry of exactly ``version`` (and within the TTL) is usable."""
         entry = self._entries.get(key)
         if entry is None or entry.version.wid != version.wid:
             return None, False
         age = time.monotonic() - entry.taken
-        if age < self.min_age or (entry.version == version and age < self.ttl):
+        if entry.version == version and age < self.ttl:
+            return entry, True
+        if exact:
+            return None, False
+        if age < self.min_age:
             return entry, True
         return (entry, False) if age < self.max_stale else (None, False)
 
     def peek(self, store: Store, name: str, rendering: str,
-             build: Callable[[WorkflowView, Version], T]) -> tuple[Version, T] | None:
+             build: Callable[[WorkflowView, Version], T], exact: bool = False) -> tuple[Version, T] | None:
         """The cached value if one is usable (a stale one schedules its rebuild), else None.
 
         Cheap (one indexed row read), so it may run on the event loop; raises
@@ -130,7 +135,7 @@ class SnapshotCache:
         key = (name, rendering)
         version = read_version(store, name)
         with self._guard:
-            entry, fresh = self._entry(key, version)
+            entry, fresh = self._entry(key, version, exact)
             if entry is None:
                 return None
             self._entries.move_to_end(key)
@@ -140,13 +145,14 @@ class SnapshotCache:
             return entry.version, entry.value
 
     def get(self, store: Store, name: str, rendering: str,
-            build: Callable[[WorkflowView, Version], T]) -> tuple[Version, T]:
+            build: Callable[[WorkflowView, Version], T], exact: bool = False) -> tuple[Version, T]:
         """``build(view, version)`` for ``name``, rebuilt at most once per version.
 
-        Raises :class:`NotFoundError` when the workflow does not exist.
+        With ``exact`` the answer is built from the current version (no coalescing, no
+        stale answer). Raises :class:`NotFoundError` when the workflow does not exist.
         """
         key = (name, rendering)
-        hit = self.peek(store, name, rendering, build)
+        hit = self.peek(store, name, rendering, build, exact)
         if hit is not None:
             return hit
         with self._guard:
@@ -154,7 +160,7 @@ class SnapshotCache:
         with lock:
             version = read_version(store, name)
             with self._guard:
-                entry, fresh = self._entry(key, version)
+                entry, fresh = self._entry(key, version, exact)
             if entry is not None and fresh:
                 return entry.version, entry.value
             return self._build(store, key, version, build)
@@ -208,9 +214,9 @@ class SnapshotCache:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def aget(self, stores: Callable[[], Store], name: str, rendering: str,
-                   build: Callable[[WorkflowView, Version], T]) -> tuple[Version, T]:
+                   build: Callable[[WorkflowView, Version], T], exact: bool = False) -> tuple[Version, T]:
         """:meth:`get` for async routes: a hit is answered on the loop, a build in a thread."""
-        hit = self.peek(stores(), name, rendering, build)
+        hit = self.peek(stores(), name, rendering, build, exact)
         if hit is not None:
             return hit
-        return await run_in_threadpool(lambda: self.get(stores(), name, rendering, build))
+        return await run_in_threadpool(lambda: self.get(stores(), name, rendering, build, exact))

@@ -6,7 +6,7 @@ import gzip
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Path, Request, Response
+from fastapi import Path, Query, Request, Response
 
 from ..errors import ERROR_RESPONSES
 from ..schemas import NAME_PATTERN
@@ -16,6 +16,9 @@ API = "/api/v1"
 
 WorkflowName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=200, description="Workflow name.")]
 JobName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=200, description="Job name.")]
+
+Fresh = Annotated[bool, Query(description="Answer from the current state: no cached answer that may lag "
+                                          "other processes' changes by up to a second.")]
 
 #: error answers documented on every route of the API
 RESPONSES = ERROR_RESPONSES

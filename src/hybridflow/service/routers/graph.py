@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from ... import render
 from ..deps import StateDep
-from .common import API, RESPONSES, Body, WorkflowName, cached_response
+from .common import API, RESPONSES, Body, Fresh, WorkflowName, cached_response
 
 router = APIRouter(prefix=f"{API}/workflows", tags=["graph"], responses=RESPONSES)
 
@@ -45,9 +45,10 @@ async def workflow_graph(
     request: Request,
     hf: StateDep,
     format: Annotated[GraphFormat, Query(description="svg, dot or mermaid")] = GraphFormat.svg,
+    fresh: Fresh = False,
 ) -> Response:
     """The graph with nodes coloured by state and labels from the templates (cached per change)."""
     key = f"graph-{format.value}"
     version, body = await hf.cache.aget(hf.stores.get, name, key,
-                                        lambda view, _: Body.of(WRITERS[format.value](view)))
+                                        lambda view, _: Body.of(WRITERS[format.value](view)), fresh)
     return cached_response(request, version, key, body, MEDIA[format.value])

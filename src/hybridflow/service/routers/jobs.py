@@ -24,8 +24,9 @@ router = APIRouter(prefix=f"{API}/workflows", tags=["jobs"], responses=RESPONSES
 
 
 def job_states(hf: ServiceState, store: Store, name: str) -> dict[str, JobState]:
-    """Every job's state, from the snapshot cache (cheap to ask once a second per viewer)."""
-    return hf.cache.get(store, name, "states", lambda view, _: {n: j.state for n, j in view.jobs.items()})[1]
+    """Every job's current state, from the snapshot cache (rebuilt only when it changed)."""
+    return hf.cache.get(store, name, "states", lambda view, _: {n: j.state for n, j in view.jobs.items()},
+                        exact=True)[1]
 
 
 @router.post("/{name}/jobs", status_code=201, response_model=JobsAdded, summary="Add jobs")

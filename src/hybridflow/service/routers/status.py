@@ -14,7 +14,7 @@ from rich.console import Console
 from ... import render
 from ...snapshot import WorkflowView
 from ..deps import StateDep
-from .common import API, RESPONSES, Body, WorkflowName, cached_response
+from .common import API, RESPONSES, Body, Fresh, WorkflowName, cached_response
 
 router = APIRouter(prefix=f"{API}/workflows", tags=["status"], responses=RESPONSES)
 
@@ -61,9 +61,10 @@ async def workflow_status(
     hf: StateDep,
     format: Annotated[StatusFormat, Query(description="json, yaml or table")] = StatusFormat.json,
     width: Annotated[int, Query(ge=40, le=400, description="Width of the table format.")] = 120,
+    fresh: Fresh = False,
 ) -> Response:
     """The document ``hflow workflow status -o FORMAT`` prints; cached per change, ETag-aware."""
     key = f"status-{format.value}-{width if format is StatusFormat.table else 0}"
     version, body = await hf.cache.aget(hf.stores.get, name, key,
-                                        lambda view, _: Body.of(render_status(view, format.value, width)))
+                                        lambda view, _: Body.of(render_status(view, format.value, width)), fresh)
     return cached_response(request, version, key, body, MEDIA[format.value])

@@ -13,7 +13,7 @@ from .. import present, uploads
 from ..archive import TooLarge
 from ..deps import StateDep
 from ..schemas import NAME_PATTERN, WorkflowDetail, WorkflowSummary
-from .common import API, RESPONSES, Body, WorkflowName, cached_response
+from .common import API, RESPONSES, Body, Fresh, WorkflowName, cached_response
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=f"{API}/workflows", tags=["workflows"], responses=RESPONSES)
@@ -89,13 +89,13 @@ async def upload_workflow(
 
 
 @router.get("/{name}", response_model=WorkflowDetail, summary="Get a workflow with its state")
-async def get_workflow(name: WorkflowName, request: Request, hf: StateDep) -> Response:
+async def get_workflow(name: WorkflowName, request: Request, hf: StateDep, fresh: Fresh = False) -> Response:
     """The workflow, every job's state, progress and times, its edges and colours.
 
     Answers carry an ETag; ``If-None-Match`` gets 304 while nothing changed.
     """
     version, body = await hf.cache.aget(hf.stores.get, name, "detail",
-                                        lambda view, version: Body.of(present.detail(view, version).model_dump_json()))
+                                        lambda view, version: Body.of(present.detail(view, version).model_dump_json()), fresh)
     return cached_response(request, version, "detail", body, "application/json")
 
 

@@ -108,7 +108,7 @@
   }
   async function loadGraph() {
     const fetched = performance.now();
-    const text = await (await hf.api(base + "/graph?format=svg")).text();
+    const text = await (await hf.api(base + "/graph?format=svg&fresh=true")).text();
     metrics.graphFetchMs = performance.now() - fetched;
     const started = performance.now();
     const keep = pz ? pz.view : null;
@@ -128,7 +128,7 @@
   // ---------------------------------------------------------------- loading the workflow
   async function loadDetail() {
     const fetched = performance.now();
-    detail = await hf.json(base);
+    detail = await hf.json(base + "?fresh=true");
     metrics.detailFetchMs = performance.now() - fetched;
     const known = new Set(jobs.keys());
     const fresh = detail.jobs.some((j) => !known.has(j.name)) || detail.jobs.length !== jobs.size;
