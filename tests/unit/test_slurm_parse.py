@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -304,3 +305,18 @@ def test_unconfirmed_submission_is_cancelled_by_name(tmp_path: Path) -> None:
     sub = Submission(job.job, 1, job.token, "localhost", None, job.workdir, job.stem)
     asyncio.run(host.cancel([sub]))
     assert shell.jobs["501"][1] == "CANCELLED"
+
+
+def test_long_running_jobs_are_asked_about_less_often(tmp_path: Path) -> None:
+    shell = FakeSlurm()
+    host = _host(shell, min_poll_gap=1)
+    subs = asyncio.run(host.submit([_staged(tmp_path, 1)]))
+    now = time.monotonic()
+    assert host.gap(subs, now) == 1
+    host._first_seen[subs[0].token] = now - 600  # running for ten minutes
+    assert host.gap(subs, now) == 30
+    host._first_seen[subs[0].token] = now - 7200
+    assert host.gap(subs, now) == 60
+    asyncio.run(host.poll(subs))
+    assert asyncio.run(host.poll(subs)) == {}  # within the minute: no squeue
+    assert shell.count("squeue") == 1

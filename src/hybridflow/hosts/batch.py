@@ -7,8 +7,10 @@ equal to the attempt's token. Subclasses are argv builders and output parsers on
 Politeness contract, whatever the number of jobs:
 
 * one status query (``squeue``/``bjobs``) per :meth:`poll`, never more often than
-  :attr:`min_gap` seconds (earlier calls return "no news"); the scheduler backs the
-  interval off further while nothing changes;
+  :meth:`gap` seconds (earlier calls return "no news"): :attr:`min_gap` for young jobs,
+  growing with the age of the youngest job to :attr:`max_gap` (a job running for 20
+  minutes is asked about once a minute); the scheduler backs off further while nothing
+  changes;
 * accounting (``sacct``) only for jobs that vanished from the queue, and only where it works;
 * exit codes come from the wrapper's exit file (one probe command for the jobs that
   ended), then from the batch system.
@@ -57,8 +59,9 @@ class BatchHost(ShellHost):
 
     submitted_state = JobState.PENDING
     poll_interval = 5.0
-    #: the least time between two status queries of one host
+    #: the least and most time between two status queries of one host
     min_gap = 1.0
+    max_gap = 60.0
     command_timeout = 60.0
     #: raw states that need no message; raw end states where the payload itself exited
     plain_states: frozenset[str] = frozenset()
@@ -68,7 +71,9 @@ class BatchHost(ShellHost):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._last_query = 0.0
         self._by_name: tuple[float, dict[str, Record]] | None = None
+        self._first_seen: dict[str, float] = {}
         self.min_gap = float(self.config.options.get("min_poll_gap", type(self).min_gap))
+        self.max_gap = max(self.min_gap, float(self.config.options.get("max_poll_gap", type(self).max_gap)))
 
     # -- transport -------------------------------------------------------------------------
 
@@ -164,9 +169,16 @@ class BatchHost(ShellHost):
         log.debug("%s: %s is job %s", self.name, item.job.job, native_id)
         return native_id
 
+    def gap(self, subs: Sequence[Submission], now: float) -> float:
+        """Seconds to leave between queries: 1/20 of the youngest job's age, within bounds."""
+        for sub in subs:
+            self._first_seen.setdefault(sub.token, now)
+        youngest = min((now - self._first_seen[s.token] for s in subs), default=0.0)
+        return min(self.max_gap, max(self.min_gap, youngest / 20))
+
     async def poll(self, subs: Sequence[Submission]) -> dict[str, Observation]:
         now = time.monotonic()
-        if now - self._last_query < self.min_gap:
+        if now - self._last_query < self.gap(subs, now):
             return {}
         self._last_query = now
         self.stats["poll"] += 1
