@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .tokens import derive, same
 
@@ -67,7 +67,7 @@ async def _send_simple(send: Send, status: int, body: bytes, headers: list[tuple
 
 
 def _same_origin(origin: str, headers: Headers) -> bool:
-    host = headers.get("host")
+    host = headers.get("host") or ""
     parts = urlsplit(origin)
     return bool(host) and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
@@ -157,7 +157,7 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]

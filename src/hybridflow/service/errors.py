@@ -71,7 +71,7 @@ def error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": _one_line(detail)}, status_code=status)
 
 
-def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+def _location(loc: Any) -> str:
     parts = [str(p) for p in loc if p not in ("body",)] or ["body"]
     return ".".join(parts)
 

@@ -19,7 +19,9 @@ _RANGE = re.compile(r"^\s*(\d+)-(\d+)\s*$")
 
 def _terms(text: str) -> list[str]:
     """``a,b[1-2],c`` split at the commas outside brackets (as ``names.split_list``)."""
-    terms, depth, current = [], 0, []
+    terms: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         depth += char == "["
         depth -= char == "]"

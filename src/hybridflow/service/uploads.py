@@ -128,7 +128,7 @@ def _default_name(yaml_path: PurePosixPath, *, archive: bool, filename: str | No
         candidates.append(stem)
     usable = [c for c in candidates if c and NAME_RE.match(c)]
     preferred = [c for c in usable if c != "workflow"]  # a folder's name says more
-    return (preferred or usable or [None])[0]
+    return (preferred or usable or [""])[0] or None
 
 
 def _doc_name(doc: object) -> str | None:

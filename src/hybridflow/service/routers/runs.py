@@ -24,7 +24,7 @@ def run_workflow(name: WorkflowName, hf: StateDep, options: Annotated[RunIn | No
     Answers once the coordinator holds the workflow's lock; 409 when it already runs,
     422 when the coordinator refused the workflow (its one-line error).
     """
-    options = options or RunIn()
+    options = options or RunIn(sequential=False, resume=True)
     store = hf.stores.get()
     started = hf.runner.start(store, name, sequential=options.sequential, resume=options.resume)
     hf.cache.forget(name)
