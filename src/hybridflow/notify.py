@@ -19,8 +19,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from .errors import SpecError
 
 log = logging.getLogger(__name__)
@@ -91,6 +89,8 @@ class Notifier:
                         err.decode(errors="replace").strip()[:200])
 
     async def _post(self, body: str) -> None:
+        import httpx  # only runs that have a webhook pay for importing it
+
         try:
             async with httpx.AsyncClient(timeout=HOOK_TIMEOUT) as client:
                 response = await client.post(
