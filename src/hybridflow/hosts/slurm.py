@@ -5,7 +5,8 @@ one SSH connection (same class, other :class:`~hybridflow.hosts.shell.Shell`).
 
 Node keys (defaults from the host entry): ``partition``, ``time``, ``nodes``, ``ntasks``,
 ``cpus`` (per task), ``mem``, ``gpus``, ``gres``, ``account``, ``qos``, ``constraint``,
-and ``sbatch`` (extra arguments, a string or a list). They become ``#SBATCH`` lines of
+and ``sbatch`` (extra arguments, a string or a list); a job ``timeout`` without ``time``
+becomes ``--time`` (rounded up, plus a minute). They become ``#SBATCH`` lines of
 the wrapper, after the host's defaults and the script's own ``#SBATCH`` lines, so that
 the node wins (Slurm applies the last occurrence). The job name is the attempt's token.
 
@@ -18,11 +19,13 @@ after that its exit file still tells, and a job with neither is ``unknown``, not
 from __future__ import annotations
 
 import logging
+import math
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..errors import HostError
+from ..durations import parse_duration
+from ..errors import HostError, SpecError
 from ..states import JobState
 from .base import StagedJob
 from .batch import BatchHost, Record
@@ -230,6 +233,15 @@ class SlurmHost(BatchHost):
             except OSError as exc:
                 raise HostError(f"job '{job.job}': cannot read {script}: {exc.strerror}") from exc
         lines += option_lines(job.spec.args)
+        limit = job.spec.args.get("timeout")
+        if limit is not None and not any(line.startswith(("#SBATCH --time", "#SBATCH -t")) for line in lines):
+            # the engine enforces ``timeout`` itself; this lets Slurm plan (backfill) and
+            # stops the job a minute later should the coordinator be gone
+            try:
+                minutes = math.ceil(parse_duration(limit, field="timeout") / 60) + 1
+            except SpecError as exc:
+                raise HostError(f"job '{job.job}': {exc}") from None
+            lines.append(f"#SBATCH --time={minutes}")
         out = files(workdir, job.stem)["log"].removesuffix(".log") + ".slurm.out"
         lines += [
             f"#SBATCH --job-name={self.job_name(job.token)}",
