@@ -408,6 +408,10 @@ class Store:
         if state.is_terminal:
             sets.append("tend=?")
             args.append(now)
+        if state.is_terminal and state is not JobState.SKIPPED:
+            # a job seen only after it ended (a short batch job) started when it was submitted
+            sets.append("tstart=COALESCE(tstart, (SELECT MAX(created) FROM attempts "
+                        "WHERE workflow_id=jobs.workflow_id AND job=jobs.name))")
         if exit_code is not None:
             sets.append("exit_code=?")
             args.append(exit_code)
