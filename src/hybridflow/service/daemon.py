@@ -107,6 +107,9 @@ def serve(home: Path, host: str = "127.0.0.1", port: int = 8000, *, reload: bool
 
     check_bind(host, home)
     os.environ["HYBRIDFLOW_HOME"] = str(home)
+    # snapshot rebuilds run in a thread; switching the GIL more often than every 5 ms keeps
+    # the event loop (and so every cached answer) responsive while one runs
+    sys.setswitchinterval(0.001)
     if reload:
         package = Path(__file__).resolve().parents[1]
         _write_record(home, _record(host, port))
