@@ -61,12 +61,3 @@ def page(browser: Any, service: LiveService) -> Iterator[Any]:
     yield page
     context.close()
     assert not errors, errors
-
-
-def login(page: Any, service: LiveService, next_path: str = "/") -> None:
-    """Log in through the form, as a person would."""
-    page.goto(f"{service.url}{next_path}")
-    assert "/login" in page.url
-    page.fill("#token", service.token)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{service.url}{next_path}")

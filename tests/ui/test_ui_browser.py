@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import login
 from servicesupport import LiveService, wait_for
+from uisupport import login
 
 FLOW = textwrap.dedent("""
     workflow:
