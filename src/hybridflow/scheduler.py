@@ -262,20 +262,16 @@ class Engine:
                 await self._submit([active.staged], record=False)
 
     async def _observe(self, now: float) -> None:
+        """Poll every due host (concurrently: a slow scheduler holds up no other host)."""
         by_host: dict[Hashable, list[Active]] = {}
         for active in self.active.values():
             if active.sub is not None:
                 by_host.setdefault(active.host_key, []).append(active)
-        for key, actives in by_host.items():
+        due = {key: actives for key, actives in by_host.items()
+               if self.hosts[key].notified or now >= self.hosts[key].next_poll}
+        results = await asyncio.gather(*(self._poll(key, actives) for key, actives in due.items()))
+        for (key, actives), observed in zip(due.items(), results):
             slot = self.hosts[key]
-            if not slot.notified and now < slot.next_poll:
-                continue
-            slot.notified = False
-            try:
-                observed = await slot.host.poll([a.sub for a in actives if a.sub])
-            except HostError as exc:
-                log.warning("host %s: poll failed: %s", slot.host.name, exc)
-                observed = {a.staged.token: Observation(JobState.UNKNOWN, message=str(exc)) for a in actives}
             changed = False
             for active in actives:
                 obs = observed.get(active.staged.token)
@@ -288,6 +284,15 @@ class Engine:
                     active.next_log_read = now + LOG_INTERVAL
             slot.interval = slot.host.poll_interval if changed else min(slot.interval * 1.5, MAX_POLL_INTERVAL)
             slot.next_poll = now + slot.interval
+
+    async def _poll(self, key: Hashable, actives: list[Active]) -> dict[str, Observation]:
+        slot = self.hosts[key]
+        slot.notified = False
+        try:
+            return await slot.host.poll([a.sub for a in actives if a.sub])
+        except HostError as exc:
+            log.warning("host %s: poll failed: %s", slot.host.name, exc)
+            return {a.staged.token: Observation(JobState.UNKNOWN, message=str(exc)) for a in actives}
 
     async def _mine(self, active: Active) -> None:
         assert active.sub is not None
