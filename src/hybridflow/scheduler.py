@@ -40,6 +40,7 @@ from .store.sqlite import Store
 log = logging.getLogger(__name__)
 
 CONTROL_INTERVAL = 0.5  # seconds between reads of cancel requests when nothing else happens
+CONTROL_GAP = 0.05  # at most this often, however fast jobs finish
 LOG_INTERVAL = 0.5  # seconds between log reads of one running attempt
 MAX_POLL_INTERVAL = 30.0
 
@@ -105,6 +106,7 @@ class Engine:
         self._writes: list[Callable[[], None]] = []
         self._cancel = False
         self._generation = -1
+        self._next_control = 0.0
         self._wake: asyncio.Event | None = None
         self._retry_at: dict[str, float] = {}  # job -> monotonic time its next attempt may start
         self._retries: dict[str, int] = {}  # retries done in this run
@@ -205,13 +207,16 @@ class Engine:
 
     async def tick(self) -> bool:
         """One scheduling round; returns True when the run is over."""
-        generation, cancel = self.store.generation(self.wid)
-        if generation != self._generation:
-            self._reload(generation)
+        now = time.monotonic()
+        cancel = False
+        if now >= self._next_control:  # other processes' requests: at most every CONTROL_GAP
+            self._next_control = now + CONTROL_GAP
+            generation, cancel = self.store.generation(self.wid)
+            if generation != self._generation:
+                self._reload(generation)
         if cancel or self._cancel:
             await self._cancel_all()
             return True
-        now = time.monotonic()
         if self._deadline is not None and now >= self._deadline:
             await self._deadline_passed()
             return True
@@ -351,9 +356,8 @@ class Engine:
             return
         self.states[job] = obs.state
         if obs.state is JobState.DONE:
-            self.progress[job] = 100
+            self.progress[job] = 100  # the DONE record sets it in the store
             fingerprint = self.fingerprints.get(job)
-            self._writes.append(lambda: self.store.set_progress(self.wid, job, 100, None))
             if fingerprint:
                 self._writes.append(lambda: self.store.set_fingerprint(self.wid, job, fingerprint))
         self._note(job, token, obs)

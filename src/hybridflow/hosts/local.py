@@ -71,9 +71,10 @@ def _same_process(pid: int, started: float) -> bool:
     return now is not None and round(now, 3) == round(started, 3)
 
 
-def read_exit(path: Path) -> int | None:
+def read_exit(path: str) -> int | None:
     try:
-        return wrapper.parse_exit(path.read_text())
+        with open(path) as handle:
+            return wrapper.parse_exit(handle.read())
     except FileNotFoundError:
         return None
 
@@ -143,6 +144,8 @@ class LocalHost(Host):
         self._children: dict[str, _Child] = {}
         self._canceled: set[str] = set()
         self._env = dict(os.environ)  # the run's environment, converted once
+        self._made_dirs: set[str] = set()
+        self._runner = str(Path(wrapper.__file__).parent / "templates" / wrapper.NOTEBOOK_RUNNER)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -153,20 +156,24 @@ class LocalHost(Host):
         venv = str(job.base_dir / Path(job.spec.venv).expanduser()) if job.spec.venv else None
         python = "python" if venv else sys.executable
         script = str(job.base_dir / job.spec.script_path) if job.spec.script else None
-        runner = str(Path(wrapper.__file__).parent / "templates" / wrapper.NOTEBOOK_RUNNER)
-        return wrapper.payload_argv(job, script, python, runner), venv
+        return wrapper.payload_argv(job, script, python, self._runner), venv
 
     async def submit(self, jobs: Sequence[StagedJob]) -> list[Submission]:
         self._loop = asyncio.get_running_loop()
         return [self._start(job) for job in jobs]
 
     def _start(self, job: StagedJob) -> Submission:
-        workdir = Path(job.workdir)
+        workdir = job.workdir
         payload, venv = self._payload(job)
-        text = wrapper.render(job, payload, workdir=str(workdir), venv=venv, write_pid=False)
+        text = wrapper.render(job, payload, workdir=workdir, venv=venv, write_pid=False)
         try:
-            workdir.mkdir(parents=True, exist_ok=True)
-            (workdir / f"{job.stem}.exit").unlink(missing_ok=True)
+            if workdir not in self._made_dirs:
+                os.makedirs(workdir, exist_ok=True)
+                self._made_dirs.add(workdir)
+            try:  # an exit file left by an earlier run must not pass for this attempt's
+                os.unlink(os.path.join(workdir, f"{job.stem}.exit"))
+            except FileNotFoundError:
+                pass
             # the wrapper text goes on the command line: no file to create, and the token in
             # it lets recover() find the process after a crash
             child = _Child.spawn(["bash", "-c", text, f"hflow-{job.job}"], workdir, self._env)
@@ -216,7 +223,7 @@ class LocalHost(Host):
             if ident and _same_process(*ident):
                 return Observation(JobState.RUNNING)
         self._children.pop(sub.token, None)
-        code = read_exit(Path(sub.workdir) / f"{sub.stem}.exit")
+        code = read_exit(os.path.join(sub.workdir, f"{sub.stem}.exit"))
         if sub.token in self._canceled:
             return Observation(JobState.CANCELED, code)
         if code is None:
@@ -309,9 +316,9 @@ class LocalHost(Host):
             child.poll()
 
     async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
-        path = Path(sub.workdir) / f"{sub.stem}.log"
+        path = os.path.join(sub.workdir, f"{sub.stem}.log")
         try:
-            with path.open("rb") as handle:
+            with open(path, "rb") as handle:
                 handle.seek(offset)
                 data = handle.read(limit)
         except FileNotFoundError:

@@ -408,6 +408,8 @@ class Store:
         if state.is_terminal:
             sets.append("tend=?")
             args.append(now)
+        if state is JobState.DONE:
+            sets.append("progress=100")
         if state.is_terminal and state is not JobState.SKIPPED:
             # a job seen only after it ended (a short batch job) started when it was submitted
             sets.append("tstart=COALESCE(tstart, (SELECT MAX(created) FROM attempts "
