@@ -4,6 +4,7 @@
     ├── SpecError            a workflow description is invalid (file, job, field named)
     ├── StoreError           the state database cannot be used
     │   ├── LockedError      another live coordinator runs this workflow
+    │   ├── BusyError        the job is running: it cannot be replaced or removed now
     │   └── NotFoundError    no such workflow or job
     ├── StateError           an illegal state transition was asked for
     └── HostError            a host kind failed to act; ``transient`` tells whether to retry
@@ -64,6 +65,10 @@ class StoreError(HybridflowError):
 
 class LockedError(StoreError):
     """Another live coordinator holds the workflow's lock."""
+
+
+class BusyError(StoreError):
+    """A running job cannot be replaced or removed."""
 
 
 class NotFoundError(StoreError):

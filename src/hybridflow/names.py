@@ -38,6 +38,10 @@ def _expand_group(body: str) -> list[str]:
     return items
 
 
+#: most names one bracket term may expand to (``x[1-1000000000]`` is an error, not an OOM)
+MAX_EXPANSION = 100_000
+
+
 def expand(term: str) -> list[str]:
     """Expand every ``[...]`` group of one term; several groups give their product.
 
@@ -48,7 +52,11 @@ def expand(term: str) -> list[str]:
     """
     pieces: list[list[str]] = []
     pos = 0
+    size = 1
     for match in re.finditer(r"\[([^\[\]]*)\]", term):
+        size *= _count(match.group(1))
+        if size > MAX_EXPANSION:
+            raise SpecError(f"{term!r} expands to more than {MAX_EXPANSION} names")
         pieces.append([term[pos : match.start()]])
         pieces.append(_expand_group(match.group(1)))
         pos = match.end()
@@ -56,6 +64,14 @@ def expand(term: str) -> list[str]:
     if "[" in term[pos:] or "]" in term[pos:]:
         raise SpecError(f"unbalanced bracket in {term!r}")
     return ["".join(combo) for combo in itertools.product(*pieces)]
+
+
+def _count(body: str) -> int:
+    total = 0
+    for part in body.split(","):
+        match = _RANGE_RE.match(part.strip())
+        total += abs(int(match.group(2)) - int(match.group(1))) + 1 if match else 1
+    return total
 
 
 def split_list(text: str) -> list[str]:

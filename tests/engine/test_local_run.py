@@ -244,3 +244,28 @@ def test_export_yaml_with_state_and_json(home: Path, write_workflow, tmp_path: P
     assert "status: done" in saved.read_text()
     data = json.loads(wf.save(tmp_path / "out.json").read_text())
     assert {job["name"]: job["state"] for job in data["jobs"]}["join"] == "done"
+
+
+def test_running_job_cannot_be_replaced_or_removed(home: Path, write_workflow) -> None:
+    from hybridflow.errors import BusyError
+
+    wf = Workflow.load(write_workflow("workflow:\n  nodes:\n    slow: {exec: 'sleep 2'}\n"))
+    other = Workflow(wf.name, store=Store(home / "hybridflow.db"))
+    errors: list[str] = []
+
+    def meddle() -> None:
+        deadline = time.monotonic() + 10
+        while other.status().jobs["slow"].state is not JobState.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for action in (lambda: other.add_job("slow", exec="echo replaced"), lambda: other.remove_job("slow")):
+            try:
+                action()
+            except BusyError as exc:
+                errors.append(str(exc))
+
+    thread = threading.Thread(target=meddle)
+    thread.start()
+    assert wf.run() is WorkflowState.DONE
+    thread.join()
+    assert len(errors) == 2 and all("slow" in e and "running" in e for e in errors)
+    assert wf.spec.jobs["slow"].exec == "sleep 2"

@@ -106,3 +106,10 @@ def test_bad_input_is_one_clear_line(write_workflow, text: str, problem: str, wh
     assert problem in message
     assert where in message
     assert str(path) in message
+
+
+def test_expansion_bomb_is_an_error_not_an_oom() -> None:
+    with pytest.raises(SpecError, match="expands to more than 100000 names"):
+        expand("x[1-1000000000]")
+    with pytest.raises(SpecError, match="expands to more than"):
+        split_list("a,x[1-1000][1-1000]")

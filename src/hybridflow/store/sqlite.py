@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from ..errors import LockedError, NotFoundError, StoreError
+from ..errors import BusyError, LockedError, NotFoundError, StoreError
 from ..snapshot import AttemptView, JobView, WorkflowView
 from ..spec import JobSpec, WorkflowSpec
 from ..states import JobState, WorkflowState
@@ -183,6 +183,13 @@ class Store:
         now = time.time()
         with self.transaction() as db:
             wid = self.workflow_id(name)
+            names = json.dumps([job.name for job in jobs])
+            for row in db.execute(
+                "SELECT name, state FROM jobs WHERE workflow_id=? AND name IN (SELECT value FROM json_each(?))",
+                (wid, names),
+            ):
+                if JobState(row["state"]).is_active:
+                    raise BusyError(f"job '{row['name']}' is {row['state']}: it cannot be replaced now")
             start = db.execute("SELECT COALESCE(MAX(position)+1, 0) FROM jobs WHERE workflow_id=?", (wid,)).fetchone()[0]
             for offset, job in enumerate(jobs):
                 db.execute(
@@ -205,10 +212,23 @@ class Store:
             if row is None:
                 raise NotFoundError(f"workflow '{name}' has no job '{job}'")
             if JobState(row["state"]).is_active:
-                raise StoreError(f"job '{job}' is {row['state']}; cancel the workflow first")
+                raise BusyError(f"job '{job}' is {row['state']}; cancel the workflow first")
             db.execute("DELETE FROM jobs WHERE workflow_id=? AND name=?", (wid, job))
             db.execute("DELETE FROM edges WHERE workflow_id=? AND (parent=? OR child=?)", (wid, job, job))
             db.execute("UPDATE workflows SET generation=generation+1, modified=? WHERE id=?", (time.time(), wid))
+
+    def version(self, name: str) -> tuple[int, int, float, str, int | None, float | None, int]:
+        """What changes whenever anything shown about ``name`` changes, in one cheap read:
+        (id, generation, modified, state, lock pid, lock start time, last event id)."""
+        row = self.db.execute(
+            "SELECT id, generation, modified, state, lock_pid, lock_ctime, "
+            "(SELECT MAX(e.id) FROM events e WHERE e.workflow_id = workflows.id) "
+            "FROM workflows WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no workflow named '{name}'")
+        return (int(row[0]), int(row[1]), float(row[2]), str(row[3]), row[4], row[5], int(row[6] or 0))
 
     def generation(self, wid: int) -> tuple[int, bool]:
         """(generation counter, cancel requested) — the one cheap read of a scheduler tick."""
