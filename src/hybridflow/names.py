@@ -52,11 +52,9 @@ def expand(term: str) -> list[str]:
     """
     pieces: list[list[str]] = []
     pos = 0
-    size = 1
+    if term_size(term) > MAX_EXPANSION:
+        raise SpecError(f"{term!r} expands to more than {MAX_EXPANSION} names")
     for match in re.finditer(r"\[([^\[\]]*)\]", term):
-        size *= _count(match.group(1))
-        if size > MAX_EXPANSION:
-            raise SpecError(f"{term!r} expands to more than {MAX_EXPANSION} names")
         pieces.append([term[pos : match.start()]])
         pieces.append(_expand_group(match.group(1)))
         pos = match.end()
@@ -70,12 +68,15 @@ def _count(body: str) -> int:
     total = 0
     for part in body.split(","):
         match = _RANGE_RE.match(part.strip())
-        total += abs(int(match.group(2)) - int(match.group(1))) + 1 if match else 1
+        if match:
+            total += abs(int(match.group(2)) - int(match.group(1))) + 1
+        elif part.strip():
+            total += 1
     return total
 
 
-def split_list(text: str) -> list[str]:
-    """Split ``a,b[1-2],c`` at the commas outside brackets and expand each term."""
+def split_terms(text: str) -> list[str]:
+    """``a,b[1-2],c`` split at the commas outside brackets, not expanded."""
     terms: list[str] = []
     depth = 0
     current: list[str] = []
@@ -90,11 +91,27 @@ def split_list(text: str) -> list[str]:
         else:
             current.append(char)
     terms.append("".join(current))
+    return [term.strip() for term in terms if term.strip()]
+
+
+def term_size(term: str) -> int:
+    """How many names ``term`` expands to (``x[1-3][a,b]`` → 6), without expanding it."""
+    size = 1
+    for match in re.finditer(r"\[([^\[\]]*)\]", term):
+        size *= max(_count(match.group(1)), 1)
+    return size
+
+
+def list_size(text: str) -> int:
+    """How many names a comma list or chain such as ``start,s[1-3]`` expands to."""
+    return sum(term_size(term) for term in split_terms(text))
+
+
+def split_list(text: str) -> list[str]:
+    """Split ``a,b[1-2],c`` at the commas outside brackets and expand each term."""
     names: list[str] = []
-    for term in terms:
-        term = term.strip()
-        if term:
-            names.extend(expand(term))
+    for term in split_terms(text):
+        names.extend(expand(term))
     return names
 
 

@@ -7,52 +7,11 @@ can turn a few bytes into millions of names or values; these functions measure t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..names import list_size, term_size
 from .archive import TooLarge
-
-_GROUP = re.compile(r"\[([^\[\]]*)\]")
-_RANGE = re.compile(r"^\s*(\d+)-(\d+)\s*$")
-
-
-def _terms(text: str) -> list[str]:
-    """``a,b[1-2],c`` split at the commas outside brackets (as ``names.split_list``)."""
-    terms: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in text:
-        depth += char == "["
-        depth -= char == "]"
-        if char == "," and depth == 0:
-            terms.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    terms.append("".join(current))
-    return [t.strip() for t in terms if t.strip()]
-
-
-def term_size(term: str) -> int:
-    """How many names ``term`` expands to (``x[1-3][a,b]`` → 6), without expanding it."""
-    size = 1
-    for match in _GROUP.finditer(term):
-        group = 0
-        for part in match.group(1).split(","):
-            found = _RANGE.match(part)
-            if found:
-                group += abs(int(found.group(2)) - int(found.group(1))) + 1
-            elif part.strip():
-                group += 1
-        size *= max(group, 1)
-    return size
-
-
-def list_size(text: str) -> int:
-    """How many names a comma list or chain such as ``start,s[1-3]`` expands to."""
-    return sum(term_size(t) for t in _terms(text))
-
 
 def check_names(text: str, limit: int, what: str = "name list") -> None:
     size = list_size(text)
