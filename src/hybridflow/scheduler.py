@@ -15,7 +15,6 @@ attempt the host never saw is started again.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import secrets
 import time
@@ -31,6 +30,7 @@ from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
 from . import rerun, retry
 from .notify import Notifier
 from .progress import LogMiner
+from .readiness import Readiness, Skip
 from .rerun import RerunMode
 from .retry import JobPolicy
 from .spec import JobSpec, WorkflowSpec
@@ -99,8 +99,6 @@ class Engine:
         self.states: dict[str, JobState] = {}
         self.progress: dict[str, int] = {}
         self.active: dict[str, Active] = {}
-        self.ready: dict[str, None] = {}  # insertion-ordered set of startable jobs
-        self._ready_by_host: dict[Hashable, dict[str, None]] = {}
         self._host_of: dict[str, Hashable] = {}
         self.hosts: dict[Hashable, HostSlot] = {}
         self._writes: list[Callable[[], None]] = []
@@ -176,14 +174,9 @@ class Engine:
             states[job] = JobState.READY
             self.progress[job] = 0
         self.states = states
-        self._order = {job: i for i, job in enumerate(dag.topological_order(self.graph))}
         await self._reattach()
-        self._waiting = {
-            job: sum(1 for p in self.graph.predecessors(job) if self.states[p] is not JobState.DONE)
-            for job in self.graph.nodes
-        }
-        for job in self.graph.nodes:
-            self._consider(job)
+        self.readiness = Readiness(self.graph, self.states, self._host_key)
+        self._skipped(self.readiness.recount(self.graph.nodes))
 
     async def _reattach(self) -> None:
         for attempt in self.store.open_attempts(self.wid):
@@ -229,7 +222,7 @@ class Engine:
         await self._submit(staged)  # what it learns (native ids) is written with the next round
         if self.on_update is not None:
             self.on_update(self)
-        return not self.active and not self.ready and not self._retry_at
+        return not self.active and not self.readiness.ready and not self._retry_at
 
     def _next_wait(self) -> float:
         now = time.monotonic()
@@ -361,12 +354,7 @@ class Engine:
             if fingerprint:
                 self._writes.append(lambda: self.store.set_fingerprint(self.wid, job, fingerprint))
         self._note(job, token, obs)
-        if obs.state is JobState.DONE:
-            for child in self.graph.successors(job):
-                self._waiting[child] -= 1
-                self._consider(child, check_parents=False)
-        else:
-            self._skip_descendants(job)
+        self._skipped(self.readiness.succeeded(job) if obs.state is JobState.DONE else self.readiness.failed(job))
 
     def _policy(self, job: str) -> JobPolicy:
         policy = self._policies.get(job)
@@ -403,7 +391,7 @@ class Engine:
             if at <= now:
                 del self._retry_at[job]
                 self.states[job] = JobState.READY
-                self._consider(job, check_parents=False)
+                self.readiness.consider(job, check_parents=False)
 
     async def _enforce_timeouts(self, now: float) -> None:
         """Kill attempts past their ``timeout`` (hosts whose scheduler enforces it are left to it)."""
@@ -432,43 +420,11 @@ class Engine:
         self._deadline_hit = True
         await self._stop_all(JobState.TIMEOUT, "workflow deadline reached")
 
-    def _skip_descendants(self, job: str) -> None:
-        for child in dag.descendants(self.graph, job):
-            if self.states[child] is JobState.READY:
-                self.states[child] = JobState.SKIPPED
-                self._unready(child)
-                message = f"upstream job '{job}' {self.states[job].value}"
-                self._writes.append(
-                    lambda child=child, message=message: self.store.set_job_state(
-                        self.wid, child, JobState.SKIPPED, message=message
-                    )
-                )
-
-    def _consider(self, job: str, *, check_parents: bool = True) -> None:
-        """Queue ``job`` if it is ready to start, or skip it if it never can.
-
-        ``check_parents=False`` when a parent just succeeded: a failed parent would have
-        skipped this job already, so only the waiting count matters (O(1) per edge).
-        """
-        if self.states[job] is not JobState.READY:
-            return
-        failed = (
-            [p for p in self.graph.predecessors(job) if self.states[p].is_unsuccessful] if check_parents else []
-        )
-        if failed:
-            self.states[job] = JobState.SKIPPED
-            self._unready(job)
-            message = f"upstream job '{failed[0]}' {self.states[failed[0]].value}"
-            self._writes.append(lambda: self.store.set_job_state(self.wid, job, JobState.SKIPPED, message=message))
-            self._skip_descendants(job)
-        elif self._waiting.get(job, 0) == 0:
-            self.ready[job] = None
-            key = self._host_key(job)
-            self._ready_by_host.setdefault(key, {})[job] = None
-
-    def _unready(self, job: str) -> None:
-        if self.ready.pop(job, 0) is None:
-            del self._ready_by_host[self._host_key(job)][job]
+    def _skipped(self, skips: list[Skip]) -> None:
+        for job, message in skips:
+            self._writes.append(
+                lambda job=job, message=message: self.store.set_job_state(self.wid, job, JobState.SKIPPED, message=message)
+            )
 
     def _host_key(self, job: str) -> Hashable:
         key = self._host_of.get(job)
@@ -509,24 +465,19 @@ class Engine:
         )
 
     def _select(self) -> list[StagedJob]:
-        if not self.ready:
+        ready = self.readiness
+        if not ready.ready:
             return []
         running: dict[Hashable, int] = {}
         for active in self.active.values():
             running[active.host_key] = running.get(active.host_key, 0) + 1
-        slots = {key: self.hosts[key].host.max_parallel - running.get(key, 0) for key in self._ready_by_host}
-        if getattr(self.policy, "needs_all_ready", False):
-            candidates = list(self.ready)
-        else:  # the head of each host's queue: enough for its free slots, O(slots) not O(ready)
-            candidates = []
-            for key, queue in self._ready_by_host.items():
-                want = max(4 * slots[key], 32) if slots[key] > 0 else 0
-                candidates.extend(itertools.islice(queue, want))
-        chosen = self.policy.select(candidates, self._host_key, slots, len(self.active), self._order.__getitem__)
+        slots = {key: self.hosts[key].host.max_parallel - running.get(key, 0) for key in ready.by_host}
+        candidates = ready.candidates(slots, everything=getattr(self.policy, "needs_all_ready", False))
+        chosen = self.policy.select(candidates, self._host_key, slots, len(self.active), ready.order.__getitem__)
         chosen = self._within_sweep_limits(chosen)
         staged: list[StagedJob] = []
         for job in chosen:
-            self._unready(job)
+            ready.take(job)
             attempt = self.attempts.get(job, 0) + 1
             self.attempts[job] = attempt
             token = f"hf-{self.wid}-{job}-{attempt}-{secrets.token_hex(4)}"
@@ -613,31 +564,22 @@ class Engine:
         self._generation = generation
         spec = self.store.spec(self.name)
         added = [job for job in spec.jobs if job not in self.states]
-        removed = [job for job in self.spec.jobs if job not in spec.jobs]
+        removed = [job for job in self.spec.jobs if job not in spec.jobs and job not in self.active]
         self.spec = spec
         for job in removed:
-            if job in self.ready:
-                self._unready(job)
-            if job not in self.active:
-                self.states.pop(job, None)
-                if self.graph.has_node(job):
-                    self.graph.remove_node(job)
+            if job in self.readiness.ready:
+                self.readiness.take(job)
+            self.states.pop(job, None)
+            self._retry_at.pop(job, None)
+            self.graph.remove_node(job)
         for job in added:
             self.states[job] = JobState.READY
             self.progress[job] = 0
             self.graph.add_node(job)
-        for parent, child in spec.edges:
-            if not self.graph.has_edge(parent, child) and parent in self.states and child in self.states:
-                self.graph.add_edge(parent, child)
-        self._order = {job: i for i, job in enumerate(dag.topological_order(self.graph))}
-        for job in self.graph.nodes:
-            if self.states[job] is JobState.READY:
-                self._waiting[job] = sum(
-                    1 for p in self.graph.predecessors(job) if self.states[p] is not JobState.DONE
-                )
-                if self._waiting[job] and job in self.ready:
-                    self._unready(job)
-                self._consider(job)
+        self.graph.add_edges_from(
+            (parent, child) for parent, child in spec.edges if parent in self.states and child in self.states
+        )
+        self._skipped(self.readiness.recount(list(self.graph.nodes)))
         log.info("workflow %s changed: %d jobs added, %d removed", self.name, len(added), len(removed))
 
     async def _cancel_all(self) -> None:
@@ -659,9 +601,8 @@ class Engine:
             del self._retry_at[job]
             self.states[job] = state
             self._writes.append(lambda job=job: self.store.set_job_state(self.wid, job, state, message=message))
-            self._skip_descendants(job)
-        self.ready.clear()
-        self._ready_by_host.clear()
+            self._skipped(self.readiness.failed(job))
+        self.readiness.clear()
         self._flush()
 
     def _final_state(self) -> WorkflowState:
