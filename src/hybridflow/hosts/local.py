@@ -1,8 +1,9 @@
 """The ``local`` kind: jobs run as detached process groups on the coordinator's machine.
 
 Each attempt runs the wrapper with ``bash -c`` in its own session, so it survives the
-coordinator (a restarted coordinator re-attaches by PID, checking the process start time
-against PID reuse, or finds the process by the attempt's token in its command line). Exits are noticed at once: on Linux through a pidfd registered with the
+coordinator. The native id is the PID; a restarted coordinator re-attaches to it only if
+that process's command line carries the attempt's token (so PID reuse cannot fool it),
+and finds an attempt whose PID was never recorded by the token alone. Exits are noticed at once: on Linux through a pidfd registered with the
 event loop, elsewhere through a waiting thread; :meth:`Host.notify` then wakes the
 scheduler. Logs, exit codes and PIDs are plain files in the run directory.
 """
@@ -33,42 +34,23 @@ log = logging.getLogger(__name__)
 KILL_GRACE = 5.0
 
 
-def _native_id(pid: int, ctime: float) -> str:
-    return f"{pid}:{ctime:.3f}"
+def _pid(native_id: str | None) -> int | None:
+    """The PID in a native id (``PID``; older ids carried ``:start-time`` after it)."""
+    return int(native_id.partition(":")[0]) if native_id else None
 
 
-def _parse_native(native_id: str | None) -> tuple[int, float] | None:
-    if not native_id:
-        return None
-    pid, _, ctime = native_id.partition(":")
-    return int(pid), float(ctime)
-
-
-def process_start(pid: int) -> float | None:
-    """When process ``pid`` started (an identity that PID reuse cannot fake), or None.
-
-    On Linux the start time in clock ticks from ``/proc/PID/stat`` (one small read);
-    elsewhere psutil's creation time.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as handle:
-                stat = handle.read()
-        except (FileNotFoundError, ProcessLookupError):
-            return None
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        return None if fields[0] == b"Z" else float(fields[19])
+def _carries(pid: int | None, token: str) -> bool:
+    """Whether ``pid`` is a live wrapper of the attempt ``token``: its ``bash -c`` text
+    holds the token, which a process reusing the PID cannot."""
+    if pid is None:
+        return False
     try:
         proc = psutil.Process(pid)
-        return None if proc.status() == psutil.STATUS_ZOMBIE else proc.create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return None
-
-
-def _same_process(pid: int, started: float) -> bool:
-    """Whether ``pid`` is alive and is the process that started at ``started``."""
-    now = process_start(pid)
-    return now is not None and round(now, 3) == round(started, 3)
+        cmdline = proc.cmdline()
+        alive = proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+    return alive and len(cmdline) > 2 and token in cmdline[2]
 
 
 def read_exit(path: str) -> int | None:
@@ -181,8 +163,7 @@ class LocalHost(Host):
             raise HostError(f"job '{job.job}': cannot start: {exc}") from exc
         self._children[job.token] = child
         self._watch(child.pid, job.token, child)
-        started = process_start(child.pid) or 0.0
-        return Submission(job.job, job.attempt, job.token, self.name, _native_id(child.pid, started), job.workdir, job.stem)
+        return Submission(job.job, job.attempt, job.token, self.name, str(child.pid), job.workdir, job.stem)
 
     def _watch(self, pid: int, token: str, child: _Child | None) -> None:
         """Call :attr:`notify` when ``pid`` exits, without polling."""
@@ -218,10 +199,8 @@ class LocalHost(Host):
         if child is not None:
             if child.poll() is None:
                 return Observation(JobState.RUNNING)
-        else:
-            ident = _parse_native(sub.native_id)
-            if ident and _same_process(*ident):
-                return Observation(JobState.RUNNING)
+        elif _carries(_pid(sub.native_id), sub.token):
+            return Observation(JobState.RUNNING)
         self._children.pop(sub.token, None)
         code = read_exit(os.path.join(sub.workdir, f"{sub.stem}.exit"))
         if sub.token in self._canceled:
@@ -240,10 +219,8 @@ class LocalHost(Host):
         self._loop = asyncio.get_running_loop()
         for proc in psutil.process_iter(["cmdline"]):
             cmdline = proc.info["cmdline"] or []
-            started = process_start(proc.pid)
-            if len(cmdline) > 2 and cmdline[0].endswith("bash") and job.token in cmdline[2] and started:
-                native = _native_id(proc.pid, started)
-                return Submission(job.job, job.attempt, job.token, self.name, native, job.workdir, job.stem)
+            if len(cmdline) > 2 and cmdline[0].endswith("bash") and job.token in cmdline[2]:
+                return Submission(job.job, job.attempt, job.token, self.name, str(proc.pid), job.workdir, job.stem)
         workdir = Path(job.workdir)
         if (workdir / f"{job.stem}.exit").exists() or (workdir / f"{job.stem}.log").exists():
             return Submission(job.job, job.attempt, job.token, self.name, None, job.workdir, job.stem)
@@ -252,9 +229,9 @@ class LocalHost(Host):
     def reattach(self, sub: Submission) -> None:
         """Watch an attempt started by an earlier coordinator."""
         self._loop = asyncio.get_running_loop()
-        ident = _parse_native(sub.native_id)
-        if ident and _same_process(*ident):
-            self._watch(ident[0], sub.token, None)
+        pid = _pid(sub.native_id)
+        if pid is not None and _carries(pid, sub.token):
+            self._watch(pid, sub.token, None)
 
     async def cancel(self, subs: Sequence[Submission]) -> None:
         """SIGTERM each attempt's process group, SIGKILL what is left after a grace period.
@@ -266,11 +243,11 @@ class LocalHost(Host):
         for sub in subs:
             self._canceled.add(sub.token)
             child = self._children.get(sub.token)
-            ident = _parse_native(sub.native_id)
+            pid = _pid(sub.native_id)
             if child is not None and child.poll() is None:
                 groups[child.pid] = child
-            elif ident and _same_process(*ident):
-                groups[ident[0]] = None
+            elif pid is not None and _carries(pid, sub.token):
+                groups[pid] = None
         for pid in groups:
             self._signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + KILL_GRACE
