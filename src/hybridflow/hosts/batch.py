@@ -38,6 +38,21 @@ from .ssh import ShellHost
 log = logging.getLogger(__name__)
 
 
+def directives(text: str, prefix: str) -> list[str]:
+    """The directive lines (``#SBATCH``, ``#BSUB``) of a script: comment lines starting
+    with ``prefix`` before its first command, as the batch system reads them."""
+    lines: list[str] = []
+    for number, line in enumerate(text.splitlines()):
+        stripped = line.strip()
+        if number == 0 and stripped.startswith("#!"):
+            continue
+        if stripped.startswith(prefix):
+            lines.append(stripped)
+        elif stripped and not stripped.startswith("#"):
+            break
+    return lines
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One job as the batch system reports it."""

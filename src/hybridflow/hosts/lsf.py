@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import HostError
 from ..states import JobState
 from .base import StagedJob
-from .batch import BatchHost, Record
+from .batch import BatchHost, Record, directives
 from .shell import CommandResult
 from .staging import files
 
@@ -88,16 +88,8 @@ def option_lines(values: Mapping[str, Any]) -> list[str]:
 
 
 def script_directives(text: str) -> list[str]:
-    lines: list[str] = []
-    for number, line in enumerate(text.splitlines()):
-        stripped = line.strip()
-        if number == 0 and stripped.startswith("#!"):
-            continue
-        if stripped.startswith("#BSUB"):
-            lines.append(stripped)
-        elif stripped and not stripped.startswith("#"):
-            break
-    return lines
+    """The ``#BSUB`` lines of a script, read as bsub does (until the first command)."""
+    return directives(text, "#BSUB")
 
 
 def _one_line(value: Any) -> str:

@@ -28,7 +28,7 @@ from ..durations import parse_duration
 from ..errors import HostError, SpecError
 from ..states import JobState
 from .base import StagedJob
-from .batch import BatchHost, Record
+from .batch import BatchHost, Record, directives
 from .shell import CommandResult
 from .staging import files
 
@@ -168,16 +168,7 @@ def parse_sacct(text: str) -> dict[str, Record]:
 
 def script_directives(text: str) -> list[str]:
     """The ``#SBATCH`` lines of a script, read as sbatch does (until the first command)."""
-    lines: list[str] = []
-    for number, line in enumerate(text.splitlines()):
-        stripped = line.strip()
-        if number == 0 and stripped.startswith("#!"):
-            continue
-        if stripped.startswith("#SBATCH"):
-            lines.append(stripped)
-        elif stripped and not stripped.startswith("#"):
-            break
-    return lines
+    return directives(text, "#SBATCH")
 
 
 def option_lines(values: Mapping[str, Any]) -> list[str]:
