@@ -69,7 +69,7 @@ class JobPolicy:
         return min(self.retry_delay * (2**retries_done), self.retry_max_delay)
 
 
-def _settings(source: Mapping[str, Any], where: dict[str, str]) -> dict[str, Any]:
+def _settings(source: Mapping[str, Any], file: str | None, job: str | None = None) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key in POLICY_KEYS:
         if key not in source or source[key] is None:
@@ -89,16 +89,13 @@ def _settings(source: Mapping[str, Any], where: dict[str, str]) -> dict[str, Any
             else:
                 found[key] = parse_duration(value)
         except SpecError as exc:
-            raise SpecError(exc.problem, field=key, **where) from None
+            raise SpecError(exc.problem, file=file, job=job, field=key) from None
     return found
 
 
 def job_policy(spec: WorkflowSpec, job: JobSpec) -> JobPolicy:
     """Settings for ``job``: its own keys over the workflow's top-level ones."""
-    merged = {
-        **_settings(spec.options, {"file": spec.source} if spec.source else {}),
-        **_settings(job.args, {"job": job.name, **({"file": spec.source} if spec.source else {})}),
-    }
+    merged = {**_settings(spec.options, spec.source), **_settings(job.args, spec.source, job.name)}
     return JobPolicy(**merged)
 
 

@@ -19,8 +19,10 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from . import config, dag
 from .errors import HostError
@@ -39,6 +41,8 @@ from .store.sqlite import Store
 
 log = logging.getLogger(__name__)
 
+HostKey = tuple[str, str]  # (kind, host name): one host instance per key and run
+
 CONTROL_INTERVAL = 0.5  # seconds between reads of cancel requests when nothing else happens
 CONTROL_GAP = 0.05  # at most this often, however fast jobs finish
 LOG_INTERVAL = 0.5  # seconds between log reads of one running attempt
@@ -50,7 +54,7 @@ class Active:
     """An attempt handed to a host and not finished."""
 
     staged: StagedJob
-    host_key: Hashable
+    host_key: HostKey
     state: JobState
     sub: Submission | None = None
     miner: LogMiner = field(default_factory=LogMiner)
@@ -99,8 +103,8 @@ class Engine:
         self.states: dict[str, JobState] = {}
         self.progress: dict[str, int] = {}
         self.active: dict[str, Active] = {}
-        self._host_of: dict[str, Hashable] = {}
-        self.hosts: dict[Hashable, HostSlot] = {}
+        self._host_of: dict[str, HostKey] = {}
+        self.hosts: dict[HostKey, HostSlot] = {}
         self._writes: list[Callable[[], None]] = []
         self._cancel = False
         self._generation = -1
@@ -261,7 +265,7 @@ class Engine:
 
     async def _observe(self, now: float) -> None:
         """Poll every due host (concurrently: a slow scheduler holds up no other host)."""
-        by_host: dict[Hashable, list[Active]] = {}
+        by_host: dict[HostKey, list[Active]] = {}
         for active in self.active.values():
             if active.sub is not None:
                 by_host.setdefault(active.host_key, []).append(active)
@@ -283,7 +287,7 @@ class Engine:
             slot.interval = slot.host.poll_interval if changed else min(slot.interval * 1.5, MAX_POLL_INTERVAL)
             slot.next_poll = now + slot.interval
 
-    async def _poll(self, key: Hashable, actives: list[Active]) -> dict[str, Observation]:
+    async def _poll(self, key: HostKey, actives: list[Active]) -> dict[str, Observation]:
         slot = self.hosts[key]
         slot.notified = False
         try:
@@ -395,7 +399,7 @@ class Engine:
 
     async def _enforce_timeouts(self, now: float) -> None:
         """Kill attempts past their ``timeout`` (hosts whose scheduler enforces it are left to it)."""
-        expired: dict[Hashable, list[Active]] = {}
+        expired: dict[HostKey, list[Active]] = {}
         for job, active in self.active.items():
             limit = self._policy(job).timeout
             slot = self.hosts[active.host_key]
@@ -422,11 +426,9 @@ class Engine:
 
     def _skipped(self, skips: list[Skip]) -> None:
         for job, message in skips:
-            self._writes.append(
-                lambda job=job, message=message: self.store.set_job_state(self.wid, job, JobState.SKIPPED, message=message)
-            )
+            self._writes.append(partial(self.store.set_job_state, self.wid, job, JobState.SKIPPED, message=message))
 
-    def _host_key(self, job: str) -> Hashable:
+    def _host_key(self, job: str) -> HostKey:
         key = self._host_of.get(job)
         if key is None:
             key = self._host_of[job] = self._host(self.spec.jobs[job])[0]
@@ -434,15 +436,15 @@ class Engine:
 
     # -- starting --------------------------------------------------------------------------
 
-    def _host(self, job: JobSpec) -> tuple[Hashable, HostSlot]:
+    def _host(self, job: JobSpec) -> tuple[HostKey, HostSlot]:
         key = config.host_key(job)
         if key not in self.hosts:
             cls = host_class(job.kind)
-            host = cls(config.host_config(self.spec, job), notify=lambda key=key: self._notified(key))
+            host = cls(config.host_config(self.spec, job), notify=partial(self._notified, key))
             self.hosts[key] = HostSlot(host, host.poll_interval)
         return key, self.hosts[key]
 
-    def _notified(self, key: Hashable) -> None:
+    def _notified(self, key: HostKey) -> None:
         self.hosts[key].notified = True
         if self._wake is not None:
             self._wake.set()
@@ -468,10 +470,13 @@ class Engine:
         ready = self.readiness
         if not ready.ready:
             return []
-        running: dict[Hashable, int] = {}
+        running: dict[HostKey, int] = {}
         for active in self.active.values():
             running[active.host_key] = running.get(active.host_key, 0) + 1
-        slots = {key: self.hosts[key].host.max_parallel - running.get(key, 0) for key in ready.by_host}
+        slots: dict[Hashable, int] = {}
+        for key in ready.by_host:
+            host_key = cast(HostKey, key)
+            slots[key] = self.hosts[host_key].host.max_parallel - running.get(host_key, 0)
         candidates = ready.candidates(slots, everything=getattr(self.policy, "needs_all_ready", False))
         chosen = self.policy.select(candidates, self._host_key, slots, len(self.active), ready.order.__getitem__)
         chosen = self._within_sweep_limits(chosen)
@@ -487,7 +492,7 @@ class Engine:
             self.progress[job] = 0
             key = self._host_key(job)
             self.active[job] = Active(item, key, JobState.SUBMITTED)
-            self._writes.append(lambda item=item, key=key: self._record_attempt(item, key))
+            self._writes.append(partial(self._record_attempt, item, key))
         return staged
 
     def _within_sweep_limits(self, chosen: list[str]) -> list[str]:
@@ -508,14 +513,14 @@ class Engine:
             kept.append(job)
         return kept
 
-    def _record_attempt(self, item: StagedJob, key: Hashable) -> None:
-        kind, host = key  # type: ignore[misc]
+    def _record_attempt(self, item: StagedJob, key: HostKey) -> None:
+        kind, host = key
         self.store.add_attempt(self.wid, job=item.job, number=item.attempt, token=item.token, kind=kind,
                                host=host, workdir=item.workdir, stem=item.stem)
         self.store.set_job_state(self.wid, item.job, JobState.SUBMITTED, attempt=item.attempt)
 
     async def _submit(self, staged: Iterable[StagedJob], *, record: bool = True) -> None:
-        groups: dict[Hashable, list[StagedJob]] = {}
+        groups: dict[HostKey, list[StagedJob]] = {}
         for item in staged:
             groups.setdefault(self.active[item.job].host_key, []).append(item)
         for key, items in groups.items():
@@ -586,7 +591,7 @@ class Engine:
         await self._stop_all(JobState.CANCELED, "canceled")
 
     async def _stop_all(self, state: JobState, message: str) -> None:
-        by_host: dict[Hashable, list[Submission]] = {}
+        by_host: dict[HostKey, list[Submission]] = {}
         for active in self.active.values():
             if active.sub is not None:
                 by_host.setdefault(active.host_key, []).append(active.sub)
@@ -600,7 +605,7 @@ class Engine:
         for job in list(self._retry_at):
             del self._retry_at[job]
             self.states[job] = state
-            self._writes.append(lambda job=job: self.store.set_job_state(self.wid, job, state, message=message))
+            self._writes.append(partial(self.store.set_job_state, self.wid, job, state, message=message))
             self._skipped(self.readiness.failed(job))
         self.readiness.clear()
         self._flush()

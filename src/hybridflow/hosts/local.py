@@ -72,7 +72,7 @@ class _Child:
         self.returncode: int | None = None
 
     @classmethod
-    def spawn(cls, argv: list[str], cwd: Path, env: dict[str, str]) -> _Child:
+    def spawn(cls, argv: list[str], cwd: str, env: dict[str, str]) -> _Child:
         """Start ``argv`` detached, stdio on /dev/null.
 
         On POSIX through ``posix_spawn`` (no fork of this process's memory: the cheapest
@@ -137,7 +137,7 @@ class LocalHost(Host):
     def _payload(self, job: StagedJob) -> tuple[list[str] | str, str | None]:
         venv = str(job.base_dir / Path(job.spec.venv).expanduser()) if job.spec.venv else None
         python = "python" if venv else sys.executable
-        script = str(job.base_dir / job.spec.script_path) if job.spec.script else None
+        script = str(job.base_dir / job.spec.script_path) if job.spec.script_path else None
         return wrapper.payload_argv(job, script, python, self._runner), venv
 
     async def submit(self, jobs: Sequence[StagedJob]) -> list[Submission]:
