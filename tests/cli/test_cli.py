@@ -174,3 +174,12 @@ def test_pid_reuse_is_not_taken_for_the_job(home: Path, write_workflow) -> None:
     assert result.returncode == 1
     state, message = db.execute("SELECT state, message FROM jobs WHERE name='a'").fetchone()
     assert state == "lost" and "without writing an exit code" in message
+
+
+def test_run_takes_a_bracket_list_of_workflows(home: Path) -> None:
+    for name, command in (("w1", "true"), ("w2", "exit 3")):
+        assert hflow("workflow", "add", "--name", name, "--job", "a", f"exec={command}").returncode == 0
+    result = hflow("workflow", "run", "w[1-2]", "--quiet")
+    assert result.returncode == 1  # w2 failed
+    states = {n: json.loads(hflow("workflow", "status", n, "-o", "json").stdout)["state"] for n in ("w1", "w2")}
+    assert states == {"w1": "done", "w2": "failed"}

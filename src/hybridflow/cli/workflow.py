@@ -140,7 +140,7 @@ def list_() -> None:
 
 @app.command()
 def run(
-    name: str = typer.Argument(..., help="Workflow name, or a YAML file to add and run."),
+    name: str = typer.Argument(..., help="Workflow name(s) ('wf[1-3]' runs each in turn), or a YAML file to add and run."),
     sequential: bool = typer.Option(False, "--sequential", help="One job at a time, in topological order."),
     resume: bool = typer.Option(
         False, "--resume", help="Resume an interrupted run: re-attach to its attempts (re-running always does)."
@@ -157,24 +157,29 @@ def run(
     unchanged is reused, not run again.
     """
     store = open_store()
-    if _is_file(name):
-        wf = Workflow.load(name, store=store)
-    else:
-        wf = Workflow(_existing(name), store=store)
     if sum((rerun_failed, force, from_job is not None)) > 1:
         raise SpecError("use only one of --rerun-failed, --from and --force")
     mode = RerunMode.FORCE if force else RerunMode.FAILED if rerun_failed else RerunMode.DEFAULT
-    engine = wf.engine(parallel=not sequential, workdir=workdir, rerun=mode,
-                       from_jobs=_names(from_job) if from_job else ())
-    state = asyncio.run(_run_live(engine, quiet=quiet))
-    if engine.reused:
-        shown = ", ".join(engine.reused[:20]) + (f" and {len(engine.reused) - 20} more" if len(engine.reused) > 20 else "")
-        out.print(f"reused (succeeded before, unchanged): {shown}")
-    out.print(render.status_table(wf.status()))
-    if state is WorkflowState.CANCELED:
-        out.print("[yellow]canceled[/]")
-        raise typer.Exit(EXIT_CANCELED)
-    if state is not WorkflowState.DONE:
+    if _is_file(name):
+        workflows = [Workflow.load(name, store=store)]
+    else:
+        workflows = [Workflow(_existing(n), store=store) for n in _names(name)]
+    if workdir is not None and len(workflows) > 1:
+        raise SpecError("--workdir applies to one workflow; name one")
+    states: list[WorkflowState] = []
+    for wf in workflows:
+        engine = wf.engine(parallel=not sequential, workdir=workdir, rerun=mode,
+                           from_jobs=_names(from_job) if from_job else ())
+        state = asyncio.run(_run_live(engine, quiet=quiet))
+        states.append(state)
+        if engine.reused:
+            more = f" and {len(engine.reused) - 20} more" if len(engine.reused) > 20 else ""
+            out.print(f"reused (succeeded before, unchanged): {', '.join(engine.reused[:20])}{more}")
+        out.print(render.status_table(wf.status()))
+        if state is WorkflowState.CANCELED:
+            out.print("[yellow]canceled[/]")
+            raise typer.Exit(EXIT_CANCELED)
+    if any(state is not WorkflowState.DONE for state in states):
         raise typer.Exit(EXIT_FAILED)
 
 
