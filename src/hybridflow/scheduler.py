@@ -271,7 +271,10 @@ class Engine:
                 by_host.setdefault(active.host_key, []).append(active)
         due = {key: actives for key, actives in by_host.items()
                if self.hosts[key].notified or now >= self.hosts[key].next_poll}
-        results = await asyncio.gather(*(self._poll(key, actives) for key, actives in due.items()))
+        if len(due) == 1:  # the common case: no tasks, no yielding to the loop mid-round
+            results = [await self._poll(*next(iter(due.items())))]
+        else:
+            results = await asyncio.gather(*(self._poll(key, actives) for key, actives in due.items()))
         for (key, actives), observed in zip(due.items(), results):
             slot = self.hosts[key]
             changed = False

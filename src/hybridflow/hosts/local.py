@@ -127,12 +127,13 @@ class LocalHost(Host):
         self._canceled: set[str] = set()
         self._env = dict(os.environ)  # the run's environment, converted once
         self._made_dirs: set[str] = set()
+        self._max_parallel = config.max_parallel or os.cpu_count() or 1
         self._runner = str(Path(wrapper.__file__).parent / "templates" / wrapper.NOTEBOOK_RUNNER)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def max_parallel(self) -> int:
-        return self.config.max_parallel or os.cpu_count() or 1
+        return self._max_parallel
 
     def _payload(self, job: StagedJob) -> tuple[list[str] | str, str | None]:
         venv = str(job.base_dir / Path(job.spec.venv).expanduser()) if job.spec.venv else None
