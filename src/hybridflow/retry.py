@@ -115,3 +115,68 @@ def check(spec: WorkflowSpec) -> None:
     deadline(spec)
     for job in spec.jobs.values():
         job_policy(spec, job)
+
+
+class RunLimits:
+    """One run's bookkeeping of retries, time limits and the deadline (no I/O).
+
+    Times are ``time.monotonic()`` values.
+    """
+
+    def __init__(self, spec: WorkflowSpec, now: float) -> None:
+        self.spec = spec
+        self._policies: dict[str, JobPolicy] = {}
+        self.retries: dict[str, int] = {}  # retries done in this run
+        self.retry_at: dict[str, float] = {}  # job -> when its next attempt may start
+        limit = deadline(spec)
+        self.deadline = now + limit if limit is not None else None
+        self.deadline_hit = False
+
+    def update(self, spec: WorkflowSpec) -> None:
+        """The workflow changed (jobs added or replaced): forget cached policies."""
+        self.spec = spec
+        self._policies.clear()
+
+    def policy(self, job: str) -> JobPolicy:
+        found = self._policies.get(job)
+        if found is None:
+            found = self._policies[job] = job_policy(self.spec, self.spec.jobs[job])
+        return found
+
+    def schedule_retry(self, job: str, obs: Observation, now: float) -> float | None:
+        """The delay before the next attempt if ``obs`` is a failure the job retries."""
+        if self.deadline_hit:
+            return None
+        policy = self.policy(job)
+        done = self.retries.get(job, 0)
+        if not policy.allows_retry(failure_kind(obs), done):
+            return None
+        delay = policy.delay(done)
+        self.retries[job] = done + 1
+        self.retry_at[job] = now + delay
+        return delay
+
+    def due(self, now: float) -> list[str]:
+        """Jobs whose retry delay is over (removed from the waiting list)."""
+        ready = [job for job, at in self.retry_at.items() if at <= now]
+        for job in ready:
+            del self.retry_at[job]
+        return ready
+
+    def timed_out(self, job: str, running_since: float | None, now: float) -> float | None:
+        """The job's time limit if its attempt has run past it, else None."""
+        limit = self.policy(job).timeout
+        if limit is None or running_since is None or now - running_since < limit:
+            return None
+        return limit
+
+    def wake_times(self, running: Mapping[str, float | None]) -> list[float]:
+        """When something here falls due: retries, the deadline, time limits."""
+        times = list(self.retry_at.values())
+        if self.deadline is not None:
+            times.append(self.deadline)
+        for job, since in running.items():
+            limit = self.policy(job).timeout
+            if limit is not None and since is not None:
+                times.append(since + limit)
+        return times

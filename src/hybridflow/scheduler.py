@@ -29,12 +29,12 @@ from .errors import HostError
 from .hosts import host_class
 from .hosts.base import Host, Observation, StagedJob, Submission
 from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
-from . import rerun, retry
+from . import rerun
 from .notify import Notifier
 from .progress import LogMiner
 from .readiness import Readiness, Skip
 from .rerun import RerunMode
-from .retry import JobPolicy
+from .retry import RunLimits
 from .spec import JobSpec, WorkflowSpec
 from .states import JobState, WorkflowState
 from .store.sqlite import Store
@@ -110,11 +110,6 @@ class Engine:
         self._generation = -1
         self._next_control = 0.0
         self._wake: asyncio.Event | None = None
-        self._retry_at: dict[str, float] = {}  # job -> monotonic time its next attempt may start
-        self._retries: dict[str, int] = {}  # retries done in this run
-        self._policies: dict[str, JobPolicy] = {}
-        self._deadline: float | None = None
-        self._deadline_hit = False
 
     # -- public ----------------------------------------------------------------------------
 
@@ -169,8 +164,7 @@ class Engine:
         )
         reset |= {job for job, state in states.items() if state is JobState.RETRYING}
         self.notifier = Notifier(self.name, self.spec.options.get("notify"))
-        limit = retry.deadline(self.spec)
-        self._deadline = time.monotonic() + limit if limit is not None else None
+        self.limits = RunLimits(self.spec, time.monotonic())
         fresh = view.state is not WorkflowState.RUNNING
         with self.store.transaction():
             self.store.start_run(self.wid, str(self.run_dir), reset, fresh=fresh)
@@ -214,7 +208,7 @@ class Engine:
         if cancel or self._cancel:
             await self._cancel_all()
             return True
-        if self._deadline is not None and now >= self._deadline:
+        if self.limits.deadline is not None and now >= self.limits.deadline:
             await self._deadline_passed()
             return True
         await self._confirm_unsubmitted()
@@ -226,7 +220,7 @@ class Engine:
         await self._submit(staged)  # what it learns (native ids) is written with the next round
         if self.on_update is not None:
             self.on_update(self)
-        return not self.active and not self.readiness.ready and not self._retry_at
+        return not self.active and not self.readiness.ready and not self.limits.retry_at
 
     def _next_wait(self) -> float:
         now = time.monotonic()
@@ -236,13 +230,8 @@ class Engine:
                 waits.append(slot.next_poll - now)
         if any(a.state is JobState.RUNNING for a in self.active.values()):
             waits.append(LOG_INTERVAL)
-        waits.extend(at - now for at in self._retry_at.values())
-        if self._deadline is not None:
-            waits.append(self._deadline - now)
-        for job, active in self.active.items():
-            limit = self._policy(job).timeout
-            if limit is not None and active.running_since is not None:
-                waits.append(active.running_since + limit - now)
+        running = {job: active.running_since for job, active in self.active.items()}
+        waits.extend(at - now for at in self.limits.wake_times(running))
         return max(0.0, min(waits))
 
     async def _confirm_unsubmitted(self) -> None:
@@ -363,26 +352,14 @@ class Engine:
         self._note(job, token, obs)
         self._skipped(self.readiness.succeeded(job) if obs.state is JobState.DONE else self.readiness.failed(job))
 
-    def _policy(self, job: str) -> JobPolicy:
-        policy = self._policies.get(job)
-        if policy is None:
-            policy = self._policies[job] = retry.job_policy(self.spec, self.spec.jobs[job])
-        return policy
-
     def _retry(self, job: str, token: str, obs: Observation) -> bool:
         """Schedule another attempt if the job's policy retries this failure."""
-        if self._cancel or self._deadline_hit:
+        delay = None if self._cancel else self.limits.schedule_retry(job, obs, time.monotonic())
+        if delay is None:
             return False
-        policy = self._policy(job)
-        done = self._retries.get(job, 0)
-        if not policy.allows_retry(retry.failure_kind(obs), done):
-            return False
-        delay = policy.delay(done)
-        self._retries[job] = done + 1
-        self._retry_at[job] = time.monotonic() + delay
         self.states[job] = JobState.RETRYING
         message = f"attempt {self.attempts[job]} {obs.state.value}" + (f" ({obs.message})" if obs.message else "")
-        message += f"; retry {done + 1} in {delay:g}s"
+        message += f"; retry {self.limits.retries[job]} in {delay:g}s"
         log.info("job %s: %s", job, message)
 
         def write() -> None:
@@ -394,37 +371,28 @@ class Engine:
         return True
 
     def _release_retries(self, now: float) -> None:
-        for job, at in list(self._retry_at.items()):
-            if at <= now:
-                del self._retry_at[job]
-                self.states[job] = JobState.READY
-                self.readiness.consider(job, check_parents=False)
+        for job in self.limits.due(now):
+            self.states[job] = JobState.READY
+            self.readiness.consider(job, check_parents=False)
 
     async def _enforce_timeouts(self, now: float) -> None:
         """Kill attempts past their ``timeout`` (hosts whose scheduler enforces it are left to it)."""
-        expired: dict[HostKey, list[Active]] = {}
+        expired: dict[HostKey, list[tuple[Active, float]]] = {}
         for job, active in self.active.items():
-            limit = self._policy(job).timeout
-            slot = self.hosts[active.host_key]
-            if (
-                limit is not None
-                and active.running_since is not None
-                and now - active.running_since >= limit
-                and not slot.host.enforces_time_limit
-            ):
-                expired.setdefault(active.host_key, []).append(active)
-        for key, actives in expired.items():
+            limit = self.limits.timed_out(job, active.running_since, now)
+            if limit is not None and not self.hosts[active.host_key].host.enforces_time_limit:
+                expired.setdefault(active.host_key, []).append((active, limit))
+        for key, items in expired.items():
             try:
-                await self.hosts[key].host.cancel([a.sub for a in actives if a.sub])
+                await self.hosts[key].host.cancel([a.sub for a, _ in items if a.sub])
             except HostError as exc:
                 log.error("host %s: cannot stop timed-out jobs: %s", self.hosts[key].host.name, exc)
-            for active in actives:
-                limit = self._policy(active.staged.job).timeout
+            for active, limit in items:
                 self._finish(active.staged.job, Observation(JobState.TIMEOUT, message=f"time limit of {limit:g}s reached"))
 
     async def _deadline_passed(self) -> None:
         """The workflow's deadline: stop everything still running as ``timeout``."""
-        self._deadline_hit = True
+        self.limits.deadline_hit = True
         await self._stop_all(JobState.TIMEOUT, "workflow deadline reached")
 
     def _skipped(self, skips: list[Skip]) -> None:
@@ -574,11 +542,12 @@ class Engine:
         added = [job for job in spec.jobs if job not in self.states]
         removed = [job for job in self.spec.jobs if job not in spec.jobs and job not in self.active]
         self.spec = spec
+        self.limits.update(spec)
         for job in removed:
             if job in self.readiness.ready:
                 self.readiness.take(job)
             self.states.pop(job, None)
-            self._retry_at.pop(job, None)
+            self.limits.retry_at.pop(job, None)
             self.graph.remove_node(job)
         for job in added:
             self.states[job] = JobState.READY
@@ -605,8 +574,8 @@ class Engine:
                 log.error("host %s: cancel failed: %s", self.hosts[key].host.name, exc)
         for job in list(self.active):
             self._finish(job, Observation(state, message=message))
-        for job in list(self._retry_at):
-            del self._retry_at[job]
+        for job in list(self.limits.retry_at):
+            del self.limits.retry_at[job]
             self.states[job] = state
             self._writes.append(partial(self.store.set_job_state, self.wid, job, state, message=message))
             self._skipped(self.readiness.failed(job))
@@ -614,7 +583,7 @@ class Engine:
         self._flush()
 
     def _final_state(self) -> WorkflowState:
-        if self._deadline_hit:
+        if self.limits.deadline_hit:
             return WorkflowState.FAILED
         if self._cancel or self.store.generation(self.wid)[1]:
             return WorkflowState.CANCELED
