@@ -24,9 +24,10 @@ from __future__ import annotations
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import HostError
 from ..states import JobState
@@ -89,6 +90,20 @@ class BatchHost(ShellHost):
         self._first_seen: dict[str, float] = {}
         self.min_gap = float(self.config.options.get("min_poll_gap", type(self).min_gap))
         self.max_gap = max(self.min_gap, float(self.config.options.get("max_poll_gap", type(self).max_gap)))
+
+    def node_directives(self, job: StagedJob, options: Callable[[Mapping[str, Any]], list[str]],
+                        prefix: str) -> list[str]:
+        """Directive lines in the order the batch system lets the last one win: the host's
+        defaults, then the script's own ``prefix`` lines, then the node's keys."""
+        lines = options(self.config.options)
+        script = job.spec.script_path
+        if script and script.endswith(".sh"):
+            try:
+                text = (job.base_dir / script).read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise HostError(f"job '{job.job}': cannot read {script}: {exc.strerror}") from exc
+            lines += directives(text, prefix)
+        return lines + options(job.spec.args)
 
     # -- transport -------------------------------------------------------------------------
 

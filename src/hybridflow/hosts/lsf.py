@@ -107,14 +107,7 @@ class LsfHost(BatchHost):
     normal_ends = frozenset({"DONE", "EXIT"})
 
     def directives(self, job: StagedJob, workdir: str) -> list[str]:
-        lines = option_lines(self.config.options)
-        script = job.spec.script_path
-        if script and script.endswith(".sh"):
-            try:
-                lines += script_directives((job.base_dir / script).read_text(encoding="utf-8", errors="replace"))
-            except OSError as exc:
-                raise HostError(f"job '{job.job}': cannot read {script}: {exc.strerror}") from exc
-        lines += option_lines(job.spec.args)
+        lines = self.node_directives(job, option_lines, "#BSUB")
         out = files(workdir, job.stem)["log"].removesuffix(".log") + ".lsf.out"
         return [*lines, f"#BSUB -J {self.job_name(job.token)}", f"#BSUB -o {out}", f"#BSUB -cwd {workdir}"]
 

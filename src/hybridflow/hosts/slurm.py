@@ -216,14 +216,7 @@ class SlurmHost(BatchHost):
         self._has_sacct: bool | None = None if setting == "auto" else bool(setting)
 
     def directives(self, job: StagedJob, workdir: str) -> list[str]:
-        lines = option_lines(self.config.options)
-        script = job.spec.script_path
-        if script and script.endswith(".sh"):
-            try:
-                lines += script_directives((job.base_dir / script).read_text(encoding="utf-8", errors="replace"))
-            except OSError as exc:
-                raise HostError(f"job '{job.job}': cannot read {script}: {exc.strerror}") from exc
-        lines += option_lines(job.spec.args)
+        lines = self.node_directives(job, option_lines, "#SBATCH")
         limit = job.spec.args.get("timeout")
         if limit is not None and not any(line.startswith(("#SBATCH --time", "#SBATCH -t")) for line in lines):
             # the engine enforces ``timeout`` itself; this lets Slurm plan (backfill) and
