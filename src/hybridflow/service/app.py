@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__, config
 from ..store.sqlite import Store
 from . import errors, tokens
-from .auth import AuthMiddleware, Credentials, SecurityHeadersMiddleware
+from .auth import AuthMiddleware, Credentials
 from .deps import ServiceState, Stores
 from .routers import (
     dependencies,
@@ -41,7 +41,7 @@ from .routers.pages import UI
 from .runner import Runner
 from .settings import ServiceSettings
 from .snapshots import SnapshotCache
-from .timing import TimingMiddleware
+from .headers import ResponseHeadersMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,7 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(UI.joinpath("static"))), name="static")
     app.add_middleware(AuthMiddleware, credentials=credentials)
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(TimingMiddleware)
+    app.add_middleware(ResponseHeadersMiddleware)
     return app
 
 
