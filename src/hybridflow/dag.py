@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import networkx as nx
 
-from .states import JobState
 
 
 def build(jobs: Iterable[str], edges: Iterable[tuple[str, str]]) -> nx.DiGraph:
@@ -32,23 +31,3 @@ def topological_order(graph: nx.DiGraph) -> list[str]:
 
 def descendants(graph: nx.DiGraph, job: str) -> set[str]:
     return set(nx.descendants(graph, job))
-
-
-def ready(graph: nx.DiGraph, states: Mapping[str, JobState]) -> list[str]:
-    """Jobs in READY whose parents are all DONE, in graph insertion order."""
-    return [
-        job
-        for job in graph.nodes
-        if states[job] is JobState.READY
-        and all(states[parent] is JobState.DONE for parent in graph.predecessors(job))
-    ]
-
-
-def blocked(graph: nx.DiGraph, states: Mapping[str, JobState]) -> list[str]:
-    """READY jobs that can never run because some parent finished unsuccessfully."""
-    return [
-        job
-        for job in graph.nodes
-        if states[job] is JobState.READY
-        and any(states[parent].is_unsuccessful for parent in graph.predecessors(job))
-    ]

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .errors import StateError
-
 
 class JobState(StrEnum):
     """State of one job in a run."""
@@ -57,8 +55,7 @@ TERMINAL = frozenset(
     }
 )
 ACTIVE = frozenset({JobState.SUBMITTED, JobState.PENDING, JobState.RUNNING, JobState.UNKNOWN})
-#: states in which a job waits for its (next) start
-WAITING = frozenset({JobState.READY, JobState.RETRYING})
+
 
 _FINISH = {JobState.DONE, JobState.FAILED, JobState.TIMEOUT, JobState.CANCELED, JobState.LOST}
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
@@ -67,7 +64,7 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.PENDING: frozenset({JobState.RUNNING, JobState.UNKNOWN, JobState.RETRYING} | _FINISH),
     JobState.RUNNING: frozenset({JobState.UNKNOWN, JobState.RETRYING} | _FINISH),
     JobState.UNKNOWN: frozenset({JobState.PENDING, JobState.RUNNING, JobState.RETRYING} | _FINISH),
-    JobState.RETRYING: frozenset({JobState.SUBMITTED, JobState.CANCELED, JobState.SKIPPED}),
+    JobState.RETRYING: frozenset({JobState.SUBMITTED, JobState.CANCELED, JobState.TIMEOUT, JobState.SKIPPED}),
     JobState.DONE: frozenset(),
     JobState.FAILED: frozenset(),
     JobState.TIMEOUT: frozenset(),
@@ -77,10 +74,13 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
 }
 
 
-def check_transition(job: str, old: JobState, new: JobState) -> None:
-    """Raise :class:`StateError` unless ``old -> new`` is allowed (same state is a no-op)."""
-    if old is not new and new not in TRANSITIONS[old]:
-        raise StateError(f"job '{job}': cannot go from {old} to {new}")
+def predecessors(state: JobState) -> frozenset[JobState]:
+    """The states a job may be in when it moves to ``state`` (``state`` itself included).
+
+    The store enforces this on every write of a job's state; a new run or attempt starts
+    again from READY (``Store.start_run``), which is the only way backwards.
+    """
+    return frozenset({old for old, new in TRANSITIONS.items() if state in new} | {state})
 
 
 class WorkflowState(StrEnum):

@@ -18,10 +18,10 @@ from typing import Any
 
 import psutil
 
-from ..errors import BusyError, LockedError, NotFoundError, StoreError
+from ..errors import BusyError, LockedError, NotFoundError, StateError, StoreError
 from ..snapshot import AttemptView, JobView, WorkflowView
 from ..spec import JobSpec, WorkflowSpec
-from ..states import JobState, WorkflowState
+from ..states import JobState, WorkflowState, predecessors
 
 SCHEMA_VERSION = 2
 #: statements that bring a database of version N (key) to N + 1
@@ -416,7 +416,10 @@ class Store:
 
     def set_job_state(self, wid: int, job: str, state: JobState, *, message: str | None = None,
                       exit_code: int | None = None, attempt: int | None = None, ts: float | None = None) -> None:
-        """Record a job's new state (and its start/end time) plus the event."""
+        """Record a job's new state (and its start/end time) plus the event.
+
+        Raises :class:`StateError` for a move the transition table forbids.
+        """
         now = ts or time.time()
         sets = ["state=?", "modified=?", "message=COALESCE(?, message)"]
         args: list[Any] = [state.value, now, message]
@@ -440,7 +443,15 @@ class Store:
         if attempt is not None:
             sets.append("attempt=?")
             args.append(attempt)
-        self.db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE workflow_id=? AND name=?", [*args, wid, job])
+        allowed = [old.value for old in predecessors(state)]
+        cursor = self.db.execute(
+            f"UPDATE jobs SET {', '.join(sets)} WHERE workflow_id=? AND name=? "
+            f"AND state IN ({','.join('?' * len(allowed))})",
+            [*args, wid, job, *allowed],
+        )
+        if cursor.rowcount != 1:
+            row = self.db.execute("SELECT state FROM jobs WHERE workflow_id=? AND name=?", (wid, job)).fetchone()
+            raise StateError(f"job '{job}': cannot go from {row['state'] if row else 'nowhere'} to {state.value}")
         self.event(wid, job, "state", state.value, None, message, now)
 
     def set_progress(self, wid: int, job: str, progress: int, message: str | None) -> None:
