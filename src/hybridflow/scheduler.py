@@ -225,9 +225,7 @@ class Engine:
     def _next_wait(self) -> float:
         now = time.monotonic()
         waits = [CONTROL_INTERVAL]
-        for key, slot in self.hosts.items():
-            if any(a.host_key == key for a in self.active.values()):
-                waits.append(slot.next_poll - now)
+        waits += [self.hosts[key].next_poll - now for key in {a.host_key for a in self.active.values()}]
         if any(a.state is JobState.RUNNING for a in self.active.values()):
             waits.append(LOG_INTERVAL)
         running = {job: active.running_since for job, active in self.active.items()}
@@ -250,7 +248,7 @@ class Engine:
                 slot.host.reattach(sub)
                 self._write_native(active)
             else:
-                await self._submit([active.staged], record=False)
+                await self._submit([active.staged])
 
     async def _observe(self, now: float) -> None:
         """Poll every due host (concurrently: a slow scheduler holds up no other host)."""
@@ -490,7 +488,8 @@ class Engine:
                                host=host, workdir=item.workdir, stem=item.stem)
         self.store.set_job_state(self.wid, item.job, JobState.SUBMITTED, attempt=item.attempt)
 
-    async def _submit(self, staged: Iterable[StagedJob], *, record: bool = True) -> None:
+    async def _submit(self, staged: Iterable[StagedJob]) -> None:
+        """Start attempts already recorded; what is learned is written with the next round."""
         groups: dict[HostKey, list[StagedJob]] = {}
         for item in staged:
             groups.setdefault(self.active[item.job].host_key, []).append(item)
