@@ -1,140 +1,285 @@
-"""Throughput and memory of the engine on local no-op jobs, against a bare asyncio driver.
+"""What a user waits for: ``hflow workflow run FILE -q`` against Parsl and a bare driver.
 
-For each shape (fan-out: start -> N -> end; chain of N; a layered random DAG) and size N,
-runs the same DAG twice in fresh subprocesses: with hybridflow (``exec: 'true'`` jobs,
-SQLite store, wrapper script, log and exit files) and with a bare asyncio driver that
-starts ``bash -c true`` for each job, output to a log file, as soon as its parents
-finished, with the same parallelism (number of cores). Prints jobs/s, peak RSS and the ratio hybridflow / bare.
+Every measurement is a whole process, timed from its start to its exit (interpreter
+start-up, imports, loading the DAG, running every job, the final output, shutdown):
 
-    python benchmarks/local_dag.py                 # N = 100, 1000, 10000
-    python benchmarks/local_dag.py --sizes 100 1000
+- **hflow**: ``hflow workflow run FILE -q`` (the console script of ``[project.scripts]``
+  next to this Python, i.e. this checkout when it is installed editable), with a fresh,
+  empty temporary ``HYBRIDFLOW_HOME`` per run; FILE is a YAML workflow whose nodes are all
+  ``{exec: 'true'}``. Its stdout (the final table) goes to a pipe that is read.
+- **Parsl**: ``python local_dag_parsl.py`` in the benchmark's own venv
+  (``benchmarks/.venv``, created on first use with ``python3 -m venv`` and
+  ``pip install parsl``; never the project's environment): a ``ThreadPoolExecutor`` with 2
+  threads, one ``bash_app`` returning ``true`` per job, parents' futures as its ``inputs``.
+- **bare**: ``python3 local_dag_bare.py``: asyncio starting ``bash -c true`` per job as soon
+  as its parents finished, ``os.cpu_count()`` at a time (hflow's local default), a log file
+  per job, nothing else.
+
+Shapes, N no-op jobs: ``fanout`` (start -> N -> end), ``chain`` (N in a line), ``layered``
+(10 layers of N/10 jobs; job i of a layer depends on jobs i and i+1 of the previous one),
+``one`` (a single job: start-up and shutdown only).
+
+Runs are interleaved: every repetition runs every shape once with each driver, the
+drivers' order rotating, so the machine's drift hits all of them alike. The table shows
+the median wall time per driver and the A/B ratios hflow/Parsl and hflow/bare (the median
+of the per-repetition ratios, each pairing runs made back to back; above 1 means hflow is
+slower), beside the targets of issue 11. Unless ``--skip-rss``, it then runs a 10,000-job
+fan-out (start, 9,998 jobs, end) with hflow once and prints the process's peak RSS
+(``wait4``'s ``ru_maxrss``, which also covers the job processes it waited for) against the
+300 MB target.
+
+    python3 benchmarks/local_dag.py                       # N=1000, 5 repetitions, RSS
+    python3 benchmarks/local_dag.py --n 100 --reps 2 --shapes chain,one --skip-rss
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import random
-import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from hybridflow import JobSpec, Workflow, WorkflowSpec, WorkflowState
+HERE = Path(__file__).resolve().parent
+DRIVERS = ("hflow", "parsl", "bare")
+SHAPES = ("fanout", "chain", "layered", "one")
+TARGETS = {"parsl": 0.5, "bare": 2.0}  # hflow / other, wall, every shape
+ONE_JOB_SECONDS = 0.4
+RSS_TARGET_MB = 300.0
+RSS_N = 10_000
+TIMEOUT_S = 1800.0
 
 
-def make_dag(shape: str, n: int, seed: int = 7) -> tuple[list[str], list[tuple[str, str]]]:
-    """Job names and edges of one benchmark shape."""
+def make_dag(shape: str, n: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """Job names, in topological order, and edges (parent, child) of one shape."""
+    if shape == "one":
+        return ["j0"], []
     if shape == "fanout":
-        jobs = ["start", *(f"j{i}" for i in range(n)), "end"]
-        edges = [("start", f"j{i}") for i in range(n)] + [(f"j{i}", "end") for i in range(n)]
-    elif shape == "chain":
+        middle = [f"j{i}" for i in range(n)]
+        return ["start", *middle, "end"], [("start", j) for j in middle] + [(j, "end") for j in middle]
+    if shape == "chain":
         jobs = [f"j{i}" for i in range(n)]
-        edges = list(zip(jobs, jobs[1:]))
-    else:
-        rng = random.Random(seed)
-        width = max(2, int(n**0.5))
-        layers = [[f"l{layer}_{i}" for i in range(width)] for layer in range((n + width - 1) // width)]
-        jobs = [job for layer in layers for job in layer][:n]
-        known = set(jobs)
-        edges = []
-        for upper, lower in zip(layers, layers[1:]):
-            for child in lower:
-                if child in known:
-                    for parent in rng.sample(upper, k=min(2, len(upper))):
-                        edges.append((parent, child))
-    return jobs, edges
+        return jobs, list(zip(jobs, jobs[1:]))
+    if shape == "layered":
+        width = max(1, n // 10)
+        layers = [[f"l{layer}_{i}" for i in range(width)] for layer in range(10)]
+        edges = [
+            (upper[k], child)
+            for upper, lower in zip(layers, layers[1:])
+            for i, child in enumerate(lower)
+            for k in sorted({i, (i + 1) % width})
+        ]
+        return [job for layer in layers for job in layer], edges
+    raise SystemExit(f"unknown shape {shape!r}; choose from {', '.join(SHAPES)}")
 
 
-async def bare_driver(jobs: list[str], edges: list[tuple[str, str]], parallel: int, logs: Path) -> None:
-    """Run ``bash -c true`` per job in dependency order, ``parallel`` at a time.
-
-    Like any driver a user could live with, it keeps each job's output (a log file per job);
-    it keeps nothing else: no state, no exit files, no progress.
-    """
-    children: dict[str, list[str]] = {job: [] for job in jobs}
-    waiting = {job: 0 for job in jobs}
-    for parent, child in edges:
-        children[parent].append(child)
-        waiting[child] += 1
-    ready = [job for job in jobs if waiting[job] == 0]
-    running: set[asyncio.Task[str]] = set()
-
-    async def one(job: str) -> str:
-        with open(logs / f"{job}.log", "wb") as log:
-            proc = await asyncio.create_subprocess_exec("bash", "-c", "true", stdout=log, stderr=log)
-            await proc.wait()
-        return job
-
-    while ready or running:
-        while ready and len(running) < parallel:
-            running.add(asyncio.create_task(one(ready.pop(0))))
-        done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            for child in children[task.result()]:
-                waiting[child] -= 1
-                if waiting[child] == 0:
-                    ready.append(child)
-
-
-def run_hybridflow(jobs: list[str], edges: list[tuple[str, str]], home: Path) -> None:
-    os.environ["HYBRIDFLOW_HOME"] = str(home)
-    spec = WorkflowSpec(name="bench", jobs={j: JobSpec(j, exec="true") for j in jobs}, edges=tuple(edges))
-    state = Workflow.from_spec(spec).run()
-    if state is not WorkflowState.DONE:
-        raise SystemExit(f"benchmark workflow ended {state}")
-
-
-def child(driver: str, shape: str, n: int) -> None:
-    """One measurement in this (fresh) process; prints a JSON line.
-
-    The clock starts after imports (a constant of a few hundred ms, not throughput); for
-    hybridflow it covers creating the database, storing the workflow and running it.
-    """
+def write_inputs(shape: str, n: int, folder: Path) -> tuple[Path, Path, int]:
+    """Write the DAG as an hflow workflow and as JSON (the other drivers); return both and the job count."""
     jobs, edges = make_dag(shape, n)
+    lines = [f"name: bench-{shape}", "workflow:", "  nodes:"]
+    lines += [f"    {job}: {{exec: 'true'}}" for job in jobs]
+    if edges:
+        lines.append("  dependencies:")
+        lines += [f"    - {parent},{child}" for parent, child in edges]
+    workflow = folder / f"{shape}.yaml"
+    workflow.write_text("\n".join(lines) + "\n")
+    dag = folder / f"{shape}.json"
+    dag.write_text(json.dumps({"jobs": jobs, "edges": edges}))
+    return workflow, dag, len(jobs)
+
+
+def subdir(root: Path, name: str) -> Path:
+    folder = root / name
+    folder.mkdir()
+    return folder
+
+
+def venv_python(venv: Path) -> Path:
+    """The venv's Python with Parsl importable, creating the venv on first use."""
+    python = venv / "bin" / "python"
+    if python.exists() and subprocess.run([python, "-c", "import parsl"], capture_output=True).returncode == 0:
+        return python
+    print(f"creating {venv} with Parsl (once)...", file=sys.stderr, flush=True)
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "parsl"], check=True)
+    return python
+
+
+def hflow_command() -> list[str]:
+    """The ``hflow`` console script of this interpreter (not a shim that re-resolves it)."""
+    script = Path(sys.executable).parent / "hflow"
+    if not script.exists():
+        found = shutil.which("hflow")
+        if found is None:
+            raise SystemExit("no hflow script: install the checkout (python3 -m pip install -e .)")
+        script = Path(found)
+    return [str(script)]
+
+
+def check_checkout(env: dict[str, str], expected: Path) -> str:
+    """Where ``hybridflow`` is imported from; warn when it is not ``expected``."""
+    origin = subprocess.run(
+        [sys.executable, "-c", "import importlib.util as u; print(u.find_spec('hybridflow').origin)"],
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout.strip()
+    if not origin.startswith(str(expected.resolve())):
+        print(f"warning: hybridflow is imported from {origin}, not {expected}", file=sys.stderr)
+    return origin
+
+
+@dataclass
+class Run:
+    seconds: float
+    rss_mb: float
+    output: str
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> Run:
+    """Run one whole process; wall time from spawn to exit, its peak RSS (wait4)."""
+    out = tempfile.TemporaryFile()
     start = time.perf_counter()
-    if driver == "bare":
-        with tempfile.TemporaryDirectory() as logs:
-            asyncio.run(bare_driver(jobs, edges, os.cpu_count() or 1, Path(logs)))
-    else:
-        with tempfile.TemporaryDirectory() as home:
-            run_hybridflow(jobs, edges, Path(home))
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    timer = threading.Timer(TIMEOUT_S, proc.kill)
+    timer.start()
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"jobs": len(jobs), "seconds": seconds, "rss_mb": rss_mb}))
+    timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    output = out.read().decode(errors="replace")
+    out.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{output[-3000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024, output)
 
 
-def measure(driver: str, shape: str, n: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", driver, shape, str(n)], capture_output=True, text=True, check=True
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+class Bench:
+    def __init__(self, parsl_python: Path, workroot: Path, src: Path | None) -> None:
+        self.parsl_python = parsl_python
+        self.workroot = workroot
+        self.hflow = hflow_command()
+        self.base_env = {k: v for k, v in os.environ.items() if not k.startswith("HYBRIDFLOW_")}
+        self.hflow_env = dict(self.base_env)
+        if src is not None:  # ahead of the editable install's .pth entry
+            self.hflow_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src.resolve()), os.environ.get("PYTHONPATH")]))
+
+    def run(self, driver: str, workflow: Path, dag: Path, jobs: int) -> Run:
+        scratch = Path(tempfile.mkdtemp(prefix=f"{driver}-", dir=self.workroot))
+        env = dict(self.hflow_env if driver == "hflow" else self.base_env)
+        try:
+            if driver == "hflow":
+                env["HYBRIDFLOW_HOME"] = str(scratch)  # fresh and empty: store, run directory
+                run = timed([*self.hflow, "workflow", "run", str(workflow), "-q"], env, scratch)
+                done = len(list(scratch.glob("runs/*/*.exit")))
+            elif driver == "parsl":
+                run = timed([str(self.parsl_python), str(HERE / "local_dag_parsl.py"), str(dag), str(scratch), "2"], env, scratch)
+                done = jobs if f"{jobs} jobs, 0 failed" in run.output else 0
+            else:
+                run = timed([sys.executable, str(HERE / "local_dag_bare.py"), str(dag), str(scratch)], env, scratch)
+                done = len(list(scratch.glob("*.log")))
+            if done != jobs:
+                raise SystemExit(f"{driver} ran {done} of {jobs} jobs:\n{run.output[-3000:]}")
+            return run
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def verdict(value: float, target: float, strict: bool = False) -> str:
+    ok = value < target if strict else value <= target
+    return "ok" if ok else "MISS"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
-    parser.add_argument("--shapes", nargs="+", default=["fanout", "chain", "layered"])
-    parser.add_argument("--child", nargs=3, metavar=("DRIVER", "SHAPE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, default=1000, help="jobs per shape (fanout adds start and end)")
+    parser.add_argument("--reps", type=int, default=5, help="interleaved repetitions (medians)")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated: " + ",".join(SHAPES))
+    parser.add_argument("--skip-rss", action="store_true", help=f"skip the {RSS_N:,}-job fan-out RSS run")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        help="run hflow with this hybridflow source tree first on PYTHONPATH (e.g. a `git archive` snapshot's src/); "
+        "default: the installed checkout",
+    )
+    parser.add_argument("--venv", type=Path, default=HERE / ".venv", help="venv with Parsl (created if missing)")
     args = parser.parse_args()
-    if args.child:
-        child(args.child[0], args.child[1], int(args.child[2]))
-        return
-    print(f"{'shape':8} {'N':>6} {'bare jobs/s':>12} {'hflow jobs/s':>13} {'ratio':>6} {'bare MB':>8} {'hflow MB':>9}")
-    for n in args.sizes:
-        for shape in args.shapes:
-            bare = measure("bare", shape, n)
-            hflow = measure("hybridflow", shape, n)
-            bare_rate = bare["jobs"] / bare["seconds"]
-            hflow_rate = hflow["jobs"] / hflow["seconds"]
+    shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
+
+    parsl_python = venv_python(args.venv)
+    parsl_version = subprocess.run(
+        [parsl_python, "-c", "import parsl; print(parsl.__version__)"], capture_output=True, text=True
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="hflow-bench-") as tmp:
+        root = Path(tmp)
+        bench = Bench(parsl_python, root, args.src)
+        origin = check_checkout(bench.hflow_env, args.src or HERE.parent)
+        inputs = {shape: write_inputs(shape, args.n, root) for shape in shapes}
+        print(
+            f"hflow: {' '.join(bench.hflow)} (hybridflow from {origin}); Parsl {parsl_version} "
+            f"ThreadPoolExecutor(2); bare asyncio x{os.cpu_count()}; cores {os.cpu_count()}; "
+            f"N={args.n}, {args.reps} reps",
+            flush=True,
+        )
+        # Warm the page cache (interpreters, imports) before anything is timed.
+        warm = write_inputs("one", 1, subdir(root, "warm"))
+        for driver in DRIVERS:
+            bench.run(driver, *warm)
+
+        walls: dict[tuple[str, str], list[float]] = {}
+        rss: dict[str, list[float]] = {}
+        for rep in range(args.reps):
+            for s, shape in enumerate(shapes):
+                k = (rep + s) % len(DRIVERS)
+                order = DRIVERS[k:] + DRIVERS[:k]  # rotate who goes first
+                line = []
+                for driver in order:
+                    run = bench.run(driver, *inputs[shape])
+                    walls.setdefault((shape, driver), []).append(run.seconds)
+                    if driver == "hflow":
+                        rss.setdefault(shape, []).append(run.rss_mb)
+                    line.append(f"{driver} {run.seconds:.2f}s")
+                print(f"  rep {rep + 1}/{args.reps} {shape:8} " + ", ".join(line), flush=True)
+
+        print()
+        print(
+            f"{'shape':8} {'jobs':>6} {'hflow s':>8} {'Parsl s':>8} {'bare s':>8} "
+            f"{'hflow/Parsl':>12} {'(<=0.5)':>7} {'hflow/bare':>11} {'(<=2.0)':>7} {'hflow MB':>9}"
+        )
+        for shape in shapes:
+            jobs = inputs[shape][2]
+            med = {d: statistics.median(walls[(shape, d)]) for d in DRIVERS}
+            ratio = {
+                other: statistics.median(h / o for h, o in zip(walls[(shape, "hflow")], walls[(shape, other)]))
+                for other in ("parsl", "bare")
+            }
             print(
-                f"{shape:8} {n:6d} {bare_rate:12.1f} {hflow_rate:13.1f} {hflow_rate / bare_rate:6.2f} "
-                f"{bare['rss_mb']:8.1f} {hflow['rss_mb']:9.1f}",
+                f"{shape:8} {jobs:6d} {med['hflow']:8.2f} {med['parsl']:8.2f} {med['bare']:8.2f} "
+                f"{ratio['parsl']:12.2f} {verdict(ratio['parsl'], TARGETS['parsl']):>7} "
+                f"{ratio['bare']:11.2f} {verdict(ratio['bare'], TARGETS['bare']):>7} "
+                f"{statistics.median(rss[shape]):9.1f}",
                 flush=True,
+            )
+        if "one" in shapes:
+            one = statistics.median(walls[("one", "hflow")])
+            print(f"1-job run: hflow {one:.2f} s (target < {ONE_JOB_SECONDS} s: {verdict(one, ONE_JOB_SECONDS, True)})")
+        print("ratios: median over repetitions of hflow's wall / the other's wall in the same repetition")
+
+        if not args.skip_rss:
+            workflow, dag, jobs = write_inputs("fanout", RSS_N - 2, subdir(root, "rss"))  # 10,000 jobs in all
+            run = bench.run("hflow", workflow, dag, jobs)
+            print(
+                f"peak RSS, hflow, {jobs:,}-job fan-out: {run.rss_mb:.1f} MB "
+                f"(target < {RSS_TARGET_MB:.0f} MB: {verdict(run.rss_mb, RSS_TARGET_MB, True)}), wall {run.seconds:.1f} s"
             )
 
 

@@ -22,12 +22,12 @@ from typing import Any
 
 from rich.table import Table
 
-from . import config, render, spec as specs
+from . import config, load as loading, render, spec as specs
 from .errors import NotFoundError, SpecError
 from .names import chain_edges
 from .policies import SchedulingPolicy
 from .rerun import RerunMode
-from .scheduler import Engine
+from .engine import Engine
 from .snapshot import JobView, WorkflowView
 from .spec import JobSpec, WorkflowSpec
 from .states import WorkflowState
@@ -59,7 +59,7 @@ class Workflow:
 
         Raises :class:`~hybridflow.errors.SpecError`; nothing is stored then.
         """
-        spec = specs.load(path, name=name)
+        spec = loading.load(path, name=name)
         return cls.from_spec(spec, store=store)
 
     @classmethod

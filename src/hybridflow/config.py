@@ -22,7 +22,9 @@ A job names its host with ``host:``; ``user:`` on the job overrides the entry's 
 Kind ``local`` runs on this machine (host empty, ``local``, ``localhost`` or this
 machine's name); ``ssh`` needs a configured host with an address; ``slurm``/``lsf`` run
 here without a host, over SSH with one; ``wsl`` uses the host entry's ``distro``. An
-unknown host is a :class:`SpecError` naming the file, job and field before anything runs.
+unknown host is a :class:`SpecError` naming the file, job and field before anything runs
+(the check is ``hybridflow.validate.check_hosts``). The hosts file is read as a workflow
+file is (``hybridflow.files``, ``hybridflow.yamlsafe``): bounded, strict UTF-8, one-line errors.
 """
 
 from __future__ import annotations
@@ -34,12 +36,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import SpecError
-from .hosts.base import HostConfig
+from .files import read_text
+from .hostconfig import HostConfig
+from .limits import Limits
+from .names import check_name
 from .spec import JobSpec, WorkflowSpec
+from .yamlsafe import parse
 
 LOCAL_NAMES = frozenset({None, "", "local", "localhost", "127.0.0.1"})
 #: kinds that run on a named remote host only
@@ -106,6 +111,10 @@ def parse_hosts(doc: Any, *, file: str | None) -> dict[str, HostConfig]:
     for name, raw in doc.items():
         name = str(name)
         try:
+            check_name(name, "host")
+        except SpecError as exc:
+            raise SpecError(exc.problem, file=file, field="hosts") from None
+        try:
             entry = HostEntry.model_validate(raw or {})
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -118,14 +127,8 @@ def parse_hosts(doc: Any, *, file: str | None) -> dict[str, HostConfig]:
 
 @lru_cache(maxsize=8)
 def _hosts_file(path: str, mtime: float) -> dict[str, HostConfig]:
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise SpecError(f"YAML syntax error: {getattr(exc, 'problem', exc)}", file=path, line=line) from None
-    return parse_hosts(doc, file=path)
+    limits = Limits.from_env()
+    return parse_hosts(parse(read_text(path, limits=limits), limits=limits, file=path), file=path)
 
 
 def file_hosts() -> dict[str, HostConfig]:
@@ -175,7 +178,7 @@ def host_config(spec: WorkflowSpec, job: JobSpec) -> HostConfig:
         return _replace(base, name="localhost", kind=kind, address=None)
     name = str(job.host)
     if name not in hosts:
-        raise SpecError(_unknown(name, hosts), file=spec.source, job=job.name, field="host")
+        raise SpecError(unknown_host(name, hosts), file=spec.source, job=job.name, field="host")
     base = hosts[name]
     return _replace(base, kind=kind, user=job.user or base.user)
 
@@ -186,48 +189,6 @@ def _replace(config: HostConfig, **changes: Any) -> HostConfig:
     return HostConfig(**values)
 
 
-def _unknown(name: str, hosts: Mapping[str, HostConfig]) -> str:
+def unknown_host(name: str, hosts: Mapping[str, HostConfig]) -> str:
     known = ", ".join(sorted(hosts)) or "none"
     return f"unknown host '{name}' (configured: {known}; add it to {hosts_path()} or to 'hosts:')"
-
-
-def check_hosts(spec: WorkflowSpec) -> None:
-    """Validation check: every job's host exists and suits its kind; stage lists are sane."""
-    from .hosts.staging import stage_list
-
-    hosts = known_hosts(spec)
-    for job in spec.jobs.values():
-        for key in ("stage_in", "stage_out"):
-            try:
-                stage_list(job, key)
-            except ValueError as exc:
-                raise SpecError(str(exc), file=spec.source, job=job.name, field=key) from None
-        local = is_local_name(job.host)
-        if job.kind == "local":
-            if not local:
-                hint = hosts[job.host].kind if job.host in hosts and hosts[job.host].kind else "ssh"
-                raise SpecError(
-                    f"kind 'local' runs on this machine; to run on host '{job.host}' use kind '{hint}'",
-                    file=spec.source, job=job.name, field="host",
-                )
-            continue
-        if local:
-            if job.kind in REMOTE_ONLY:
-                raise SpecError(f"kind '{job.kind}' needs a 'host:'", file=spec.source, job=job.name, field="host")
-            continue
-        if job.host not in hosts:
-            raise SpecError(_unknown(str(job.host), hosts), file=spec.source, job=job.name, field="host")
-        if job.kind in REMOTE_ONLY and not hosts[str(job.host)].address:
-            raise SpecError(
-                f"host '{job.host}' has no address", file=spec.source, job=job.name, field="host"
-            )
-
-
-def _register() -> None:
-    from . import validate
-
-    if check_hosts not in validate.CHECKS:
-        validate.CHECKS.append(check_hosts)
-
-
-_register()

@@ -2,6 +2,7 @@
 
     HybridflowError
     ├── SpecError            a workflow description is invalid (file, job, field named)
+    │   └── LimitError       it is over a configured size limit (jobs, edges, bytes, depth)
     ├── StoreError           the state database cannot be used
     │   ├── LockedError      another live coordinator runs this workflow
     │   ├── BusyError        the job is running: it cannot be replaced or removed now
@@ -10,7 +11,8 @@
     └── HostError            a host kind failed to act; ``transient`` tells whether to retry
         └── UnreachableError the host could not be reached (always transient)
 
-Every message is one line, suitable for a CLI error.
+Every message is one line, suitable for a CLI error: :class:`SpecError` shows control
+characters of what it names (a job name ending in a newline) escaped, as ``repr`` does.
 """
 
 from __future__ import annotations
@@ -52,11 +54,22 @@ class SpecError(HybridflowError):
         if self.field:
             parts.append(f"field '{self.field}'")
         parts.append(self.problem)
-        return ": ".join(parts)
+        return one_line(": ".join(parts))
 
     def with_file(self, file: str) -> SpecError:
         """Return a copy that names ``file`` (used when a loader knows the path)."""
         return SpecError(self.problem, file=file, job=self.job, field=self.field, line=self.line)
+
+
+class LimitError(SpecError):
+    """A workflow over a configured size limit (see ``hybridflow.limits``); REST answers 413."""
+
+
+def one_line(text: str) -> str:
+    """``text`` with every non-printable character escaped as ``repr`` writes it (``\\n``)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 class StoreError(HybridflowError):

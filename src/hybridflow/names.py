@@ -1,31 +1,84 @@
-"""Job names: validation and cloudmesh-style bracket expansion (``x[1-3]`` → x1, x2, x3)."""
+"""Names: validation and cloudmesh-style bracket expansion (``x[1-3]`` → x1, x2, x3).
+
+Contract: a name (of a job, a workflow or a host) is matched *whole* against
+:data:`NAME_RE` (``fullmatch``: a trailing newline is refused, which ``$`` would accept)
+and is at most :data:`MAX_NAME` characters (:data:`MAX_HOST` for hosts), so that every
+file named after it (``NAME.attempt12.log``, ``runs/NAME``) fits a file system's 255-byte
+limit. A path in a stage list is relative, without ``..``, printable, and each of its parts
+fits a file name. Every refusal is one :class:`SpecError` line (names shown with ``repr``).
+"""
 
 from __future__ import annotations
 
 import itertools
 import re
+from pathlib import PurePosixPath
 
 from .errors import SpecError
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-_RANGE_RE = re.compile(r"^(\d+)-(\d+)$")
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+#: a range ``lo-hi``; longer numbers are plain text (``int()`` of 5,000 digits raises)
+_RANGE_RE = re.compile(r"(\d{1,18})-(\d{1,18})")
+#: longest job or workflow name: leaves room for ``.attemptNN.hflow.sh`` in 255 bytes
+MAX_NAME = 100
+#: longest host name (a DNS name's limit)
+MAX_HOST = 253
+#: longest part of a staged path, and longest path
+MAX_FILE_PART = 255
+MAX_PATH = 4096
 
 
-def check_name(name: str) -> str:
-    """Return ``name`` if it is a valid job name, else raise :class:`SpecError`."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
+def check_name(name: str, what: str = "job") -> str:
+    """Return ``name`` if it is a valid ``what`` name (job, workflow, host), else raise."""
+    limit = MAX_HOST if what == "host" else MAX_NAME
+    if not isinstance(name, str):
+        raise SpecError(f"invalid {what} name {name!r}: must be a string")
+    if len(name) > limit:
+        raise SpecError(f"invalid {what} name {name[:40]!r}...: {len(name)} characters (limit {limit})")
+    if not NAME_RE.fullmatch(name):
         raise SpecError(
-            f"invalid job name {name!r}: use letters, digits, '.', '_', '-' "
+            f"invalid {what} name {name!r}: use letters, digits, '.', '_', '-' "
             "and do not start with '-' or '.'"
         )
     return name
+
+
+def check_workflow_name(name: str) -> str:
+    """:func:`check_name` for a workflow (its run directory is ``runs/NAME``)."""
+    return check_name(name, "workflow")
+
+
+def check_path(item: object) -> str:
+    """Return ``item`` if it is a usable relative path of a stage list (globs allowed)."""
+    if not isinstance(item, str) or not item:
+        raise SpecError(f"{item!r} is not a path: give a non-empty string")
+    if not item.isprintable():
+        raise SpecError(f"path {item!r} holds a control character (newline, NUL...)")
+    if len(item) > MAX_PATH:
+        raise SpecError(f"path {item[:40]!r}... is {len(item)} characters long (limit {MAX_PATH})")
+    path = PurePosixPath(item)
+    if path.is_absolute() or ".." in path.parts:
+        raise SpecError(f"'{item}' must be relative to the run directory, without '..'")
+    if any(len(part.encode("utf-8")) > MAX_FILE_PART for part in path.parts):
+        raise SpecError(f"path {item[:40]!r}... has a part over {MAX_FILE_PART} bytes")
+    return item
+
+
+def check_paths(raw: object) -> list[str]:
+    """The entries of a ``stage_in``/``stage_out`` value (a path or a list of paths)."""
+    if raw in (None, "", []):
+        return []
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        raise SpecError("must be a path or a list of paths")
+    return [check_path(item) for item in items]
 
 
 def _expand_group(body: str) -> list[str]:
     items: list[str] = []
     for part in body.split(","):
         part = part.strip()
-        match = _RANGE_RE.match(part)
+        match = _RANGE_RE.fullmatch(part)
         if match:
             lo, hi = match.group(1), match.group(2)
             width = len(lo) if lo.startswith("0") and len(lo) > 1 else 0
@@ -67,7 +120,7 @@ def expand(term: str) -> list[str]:
 def _count(body: str) -> int:
     total = 0
     for part in body.split(","):
-        match = _RANGE_RE.match(part.strip())
+        match = _RANGE_RE.fullmatch(part.strip())
         if match:
             total += abs(int(match.group(2)) - int(match.group(1))) + 1
         elif part.strip():

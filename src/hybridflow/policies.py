@@ -14,7 +14,12 @@ class SchedulingPolicy(Protocol):
     ``slots[host]`` how many more attempts that host accepts now (never exceed it);
     ``running`` counts the run's active attempts; ``order(job)`` is the job's position in
     a topological order.
+
+    ``needs_all_ready``: True when :meth:`select` must see every ready job, not just each
+    host's queue head (a global order, as :class:`SequentialPolicy` needs).
     """
+
+    needs_all_ready: bool
 
     def select(
         self,
@@ -28,6 +33,8 @@ class SchedulingPolicy(Protocol):
 
 class ParallelPolicy:
     """Start every ready job whose host has a free slot, first ready first."""
+
+    needs_all_ready = False
 
     def select(
         self,

@@ -9,7 +9,7 @@ update is O(edges touched), so a 10,000-job fan-out costs O(N) in all, not O(N²
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 
 import networkx as nx
 
@@ -23,20 +23,21 @@ Skip = tuple[str, str]
 class Readiness:
     """Ready queues and skip decisions for one run.
 
-    ``states`` is the engine's own mapping, shared: this class only moves jobs from READY
-    to SKIPPED in it. Every method that may skip jobs returns them, for the caller to
-    record.
+    ``state_of`` reads the engine's job states; this class never changes them. Every method
+    that decides to skip jobs returns those decisions, for the engine to apply (and
+    remembers them, so that a job is skipped once even before the engine applied it).
     """
 
     def __init__(
         self,
         graph: nx.DiGraph,
-        states: MutableMapping[str, JobState],
+        state_of: Callable[[str], JobState],
         host_of: Callable[[str], Hashable],
     ) -> None:
         self.graph = graph
-        self.states = states
+        self._state = state_of
         self.host_of = host_of
+        self.skipped: dict[str, JobState] = {}  # decided here, with the upstream state that caused it
         self.ready: dict[str, None] = {}  # insertion-ordered set of startable jobs
         self.by_host: dict[Hashable, dict[str, None]] = {}
         self.waiting: dict[str, int] = {}
@@ -48,8 +49,8 @@ class Readiness:
         self.order = {job: i for i, job in enumerate(dag.topological_order(self.graph))}
         skips: list[Skip] = []
         for job in jobs:
-            self.waiting[job] = sum(1 for p in self.graph.predecessors(job) if self.states[p] is not JobState.DONE)
-            if self.states[job] is JobState.READY:
+            self.waiting[job] = sum(1 for p in self.graph.predecessors(job) if self.state(p) is not JobState.DONE)
+            if self.state(job) is JobState.READY:
                 if self.waiting[job]:
                     self.take(job)
                 skips += self.consider(job)
@@ -61,14 +62,14 @@ class Readiness:
         ``check_parents=False`` when a parent just succeeded: a failed parent would have
         skipped this job already, so only the waiting count matters (O(1) per edge).
         """
-        if self.states[job] is not JobState.READY:
+        if self.state(job) is not JobState.READY:
             return []
         if check_parents:
-            failed = [p for p in self.graph.predecessors(job) if self.states[p].is_unsuccessful]
+            failed = [p for p in self.graph.predecessors(job) if self.state(p).is_unsuccessful]
             if failed:
                 self.take(job)
-                self.states[job] = JobState.SKIPPED
-                return [(job, f"upstream job '{failed[0]}' {self.states[failed[0]].value}"), *self.failed(job)]
+                self.skipped[job] = JobState.SKIPPED
+                return [(job, f"upstream job '{failed[0]}' {self.state(failed[0]).value}"), *self.failed(job)]
         if self.waiting.get(job, 0) == 0:
             self.ready[job] = None
             self.by_host.setdefault(self.host_of(job), {})[job] = None
@@ -84,12 +85,17 @@ class Readiness:
     def failed(self, job: str) -> list[Skip]:
         """``job`` ended unsuccessfully: every READY descendant is skipped."""
         skips: list[Skip] = []
+        cause = self.state(job).value
         for child in dag.descendants(self.graph, job):
-            if self.states[child] is JobState.READY:
+            if self.state(child) is JobState.READY:
                 self.take(child)
-                self.states[child] = JobState.SKIPPED
-                skips.append((child, f"upstream job '{job}' {self.states[job].value}"))
+                self.skipped[child] = JobState.SKIPPED
+                skips.append((child, f"upstream job '{job}' {cause}"))
         return skips
+
+    def state(self, job: str) -> JobState:
+        """The job's state, counting the skips decided here and not yet applied."""
+        return self.skipped.get(job) or self._state(job)
 
     def take(self, job: str) -> None:
         """Remove ``job`` from the queues (it starts, or can no longer start)."""

@@ -21,9 +21,8 @@ from typing import Any
 
 from .durations import parse_duration
 from .errors import SpecError
-from .hosts.base import Observation
 from .spec import JobSpec, WorkflowSpec
-from .states import JobState
+from .states import JobState, Observation
 
 FAILURE_KINDS = ("exit", "lost", "node_fail", "preempted", "timeout")
 INFRASTRUCTURE = frozenset({"lost", "node_fail", "preempted"})

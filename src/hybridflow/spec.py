@@ -12,8 +12,12 @@ The format is cloudmesh-cc's::
 plus optional top-level ``name:`` and ``hosts:``. Unknown node keys are kept in
 :attr:`JobSpec.args`; unknown top-level keys in :attr:`WorkflowSpec.options`.
 A node key with brackets (``part[1-3]``) declares one job per expanded name, each with
-the same fields (a job tells which it is by ``$HF_JOB``). Loading is always ``yaml.safe_load``. Every problem raises :class:`SpecError` naming the
-file, the job and the field.
+the same fields (a job tells which it is by ``$HF_JOB``). Every problem raises
+:class:`SpecError` naming the file, the job and the field.
+
+This module is data only: reading, parsing, sweep expansion, limits and validation are the
+steps of ``hybridflow.load``, which builds a :class:`WorkflowSpec` with
+:func:`from_document` in between.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 import yaml
 
 from .errors import SpecError
-from .names import chain_edges, check_name, expand, split_list
+from .names import chain_edges, check_name, check_workflow_name, expand, split_list
 
 #: node keys that are part of :class:`JobSpec` itself
 JOB_FIELDS = ("name", "kind", "host", "user", "script", "exec", "label", "venv", "shape", "style")
@@ -100,6 +104,7 @@ class JobSpec:
 
 
 def check_name_for(name: str) -> None:
+    """:func:`~hybridflow.names.check_name` with the error naming the job and its field."""
     try:
         check_name(name)
     except SpecError as exc:
@@ -146,16 +151,21 @@ class WorkflowSpec:
         return candidate if candidate.is_absolute() else (Path(self.base_dir) / candidate).resolve()
 
 
-def parse_dependencies(raw: Any, file: str | None = None) -> list[tuple[str, str]]:
-    """Edges of a ``dependencies`` value: a list of chains; ``{}``/missing means none."""
+def dependency_chains(raw: Any, file: str | None = None) -> list[str]:
+    """The chains of a ``dependencies`` value: a list of strings, one string, or nothing."""
     if raw in (None, {}, [], ""):
         return []
     if isinstance(raw, str):
-        raw = [raw]
+        return [raw]
     if not isinstance(raw, list):
         raise SpecError("must be a list of 'a,b,c' chains", file=file, field="dependencies")
+    return raw
+
+
+def parse_dependencies(raw: Any, file: str | None = None) -> list[tuple[str, str]]:
+    """Edges of a ``dependencies`` value: a list of chains; ``{}``/missing means none."""
     edges: list[tuple[str, str]] = []
-    for chain in raw:
+    for chain in dependency_chains(raw, file):
         if not isinstance(chain, str):
             raise SpecError(f"chain {chain!r} must be a string", file=file, field="dependencies")
         try:
@@ -166,7 +176,10 @@ def parse_dependencies(raw: Any, file: str | None = None) -> list[tuple[str, str
 
 
 def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str = ".") -> WorkflowSpec:
-    """Build a spec from a parsed YAML document (not yet validated: see ``validate``)."""
+    """Build a spec from a parsed YAML document: bracket names expanded, sweeps not yet.
+
+    Neither sweeps nor validation are applied (``hybridflow.load`` runs those steps).
+    """
     if not isinstance(doc, Mapping) or not isinstance(doc.get("workflow"), Mapping):
         raise SpecError("expected a top-level 'workflow:' mapping with 'nodes:'", file=file)
     body = doc["workflow"]
@@ -177,6 +190,8 @@ def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str
     for key, node in nodes.items():
         try:
             names = expand(str(key)) if "[" in str(key) else [str(key)]
+            if len(names) > 1 and node is not None and not isinstance(node, Mapping):
+                raise SpecError("a node must be a mapping of keys", job=str(key))
             for name_ in names:
                 data = {k: v for k, v in (node or {}).items() if k != "name"} if len(names) > 1 else node
                 job = JobSpec.from_dict(name_, data)
@@ -186,15 +201,15 @@ def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str
         except SpecError as exc:
             raise exc.with_file(file) if file else exc from None
     edges = parse_dependencies(body.get("dependencies"), file)
-    for chain in body.get("dependencies") or []:
-        for job_name in split_list(chain) if isinstance(chain, str) else []:
+    for chain in dependency_chains(body.get("dependencies"), file):
+        for job_name in split_list(chain):
             if job_name not in jobs:
                 raise SpecError(f"dependency '{chain}' names unknown job '{job_name}'", file=file, field="dependencies")
     name = str(doc.get("name") or body.get("name") or name)
     try:
-        check_name(name)
+        check_workflow_name(name)
     except SpecError as exc:
-        raise SpecError(exc.problem.replace("job name", "workflow name"), file=file) from None
+        raise SpecError(exc.problem, file=file, field="name") from None
     colors = doc.get("colors") or {}
     hosts = doc.get("hosts") or {}
     for key, value in (("colors", colors), ("hosts", hosts)):
@@ -204,12 +219,6 @@ def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str
         k: v for k, v in doc.items() if k not in ("workflow", "colors", "hosts", "name")
     }
     options.update({k: v for k, v in body.items() if k not in ("nodes", "dependencies", "name")})
-    # -- parameter sweeps (issue 7): `experiments:` nodes become one job per permutation,
-    # edges naming such a node are rewritten to all of its jobs (see hybridflow.sweeps)
-    from .sweeps import expand_sweeps
-
-    jobs, edges = expand_sweeps(jobs, edges, options, base_dir=base_dir, file=file)
-    # -- end of parameter sweeps
     return WorkflowSpec(
         name=name,
         jobs=jobs,
@@ -220,44 +229,6 @@ def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str
         source=file,
         base_dir=base_dir,
     )
-
-
-def parse_yaml(text: str, *, file: str | None = None) -> Any:
-    """``yaml.safe_load`` with syntax errors turned into one-line :class:`SpecError`."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        raise SpecError(f"YAML syntax error: {exc.problem}", file=file, line=line) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"YAML error: {exc}", file=file) from None
-
-
-def load(path: str | Path, *, name: str | None = None) -> WorkflowSpec:
-    """Read and validate a workflow file. The name defaults to the file's stem."""
-    path = Path(path)
-    file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read: {exc.strerror}", file=file) from None
-    doc = parse_yaml(text, file=file)
-    spec = from_document(
-        doc, name=name or path.stem, file=file, base_dir=str(path.resolve().parent)
-    )
-    from .validate import validate
-
-    return validate(spec)
-
-
-def loads(text: str, *, name: str, base_dir: str = ".", file: str | None = None) -> WorkflowSpec:
-    """Parse and validate YAML text (an upload, say)."""
-    doc = parse_yaml(text, file=file)
-    spec = from_document(doc, name=name, file=file, base_dir=base_dir)
-    from .validate import validate
-
-    return validate(spec)
 
 
 def to_document(
@@ -281,4 +252,5 @@ def to_document(
 
 
 def dump_yaml(spec: WorkflowSpec, states: Mapping[str, tuple[str, int]] | None = None) -> str:
+    """:func:`to_document` as YAML text."""
     return yaml.safe_dump(to_document(spec, states), sort_keys=False, allow_unicode=True)

@@ -11,6 +11,7 @@ while it may still come back, ``lost`` once it is known to be gone: never silent
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -91,3 +92,12 @@ class WorkflowState(StrEnum):
     DONE = "done"  # every job done
     FAILED = "failed"  # finished, some job did not succeed
     CANCELED = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A fact seen on a host about one attempt: its state, exit code and a message."""
+
+    state: JobState
+    exit_code: int | None = None
+    message: str | None = None

@@ -49,6 +49,10 @@ Contract of :func:`expand_sweeps`:
   substituted) and run as any job does.
 - **Dependencies** naming a sweep node are rewritten to all of its jobs (an edge between
   two sweeps links every pair).
+- **Limits** (``hybridflow.limits``): a node's permutations are counted *before* any is
+  built, so a node of 216,000 permutations, or all nodes together over ``max_jobs``, is a
+  :class:`~hybridflow.errors.LimitError` naming the node and the count; the edges that
+  rewriting would give are counted before they are made (``max_edges``).
 - Every job carries ``args["sweep"] = NODE`` and ``args["sweep_params"]`` (the values),
   and ``args["max_parallel"]`` when given; the scheduler limits how many jobs of one sweep
   are active at once. ``experiments``/``constants`` are consumed, so an expanded workflow
@@ -58,6 +62,7 @@ Contract of :func:`expand_sweeps`:
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import shlex
 import sys
@@ -65,17 +70,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
-from .names import split_list
+from .errors import LimitError, SpecError
+from .files import escaping_link, is_file, read_text
+from .limits import Limits
+from .names import check_name, split_list
 from .spec import JobSpec
+from .templating import RUNTIME_DOTTED, RUNTIME_PLAIN, Namespace, scalar, substitute, substitute_tree
 
 #: node keys consumed by the expansion
 SWEEP_KEYS = ("experiments", "constants", "max_parallel")
 #: JobSpec fields that are templated (``label`` in label mode)
 TEMPLATED_FIELDS = ("exec", "script", "label", "venv", "host", "user")
-#: label fields rendered at run time (``labels.py``); left as written in labels
-RUNTIME_PLAIN = frozenset({"name", "progress", "status"})
-RUNTIME_DOTTED = frozenset({"now", "created", "modified", "tstart", "tend", "t0", "t1", "dt0", "dt1", "dt", "os"})
 BUILTINS = frozenset({"name", "node", "output_dir"})
 RESERVED = RUNTIME_PLAIN | RUNTIME_DOTTED | BUILTINS
 #: first line of the exec of every sweep job that creates its output directory
@@ -84,9 +89,6 @@ HEREDOC = "HF_SWEEP_SCRIPT"
 
 _PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-_PATH = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*"
-_TOKEN = re.compile(r"\{\{|\}\}|(?<!\$)\{(" + _PATH + r")\}")
-_LABEL_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)((?:\.[^{}]*)?)\}")
 _TEMPLATE = re.compile(r"^(?P<stem>.+)\.in(?P<suffix>\.[A-Za-z0-9]+)?$")
 
 
@@ -108,111 +110,6 @@ def job_name(node: str, params: Mapping[str, str]) -> str:
 def output_dir(node: str, params: Mapping[str, str]) -> str:
     """``NODE/k=v/...``: the job's output directory, relative to the run directory."""
     return "/".join([node, *(f"{key}={safe(value)}" for key, value in params.items())])
-
-
-def scalar(value: Any) -> str:
-    """A YAML scalar as it is substituted: booleans lower-case, numbers as written by Python."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-# -- templating ----------------------------------------------------------------------------
-
-
-class Namespace:
-    """What placeholders of one job resolve to: built-ins, parameters, constants, variables."""
-
-    def __init__(self, builtins: Mapping[str, str], params: Mapping[str, str],
-                 constants: Mapping[str, Any], variables: Mapping[str, Any]) -> None:
-        self.scopes = (builtins, params, constants, variables)
-
-    def names(self) -> list[str]:
-        return sorted({str(k) for scope in self.scopes for k in scope})
-
-    def lookup(self, path: str) -> str | None:
-        """The value of ``a.b.c``; None when undefined, TypeError for a mapping or list."""
-        head, *rest = path.split(".")
-        for scope in self.scopes:
-            if head in scope:
-                value: Any = scope[head]
-                break
-        else:
-            return None
-        for part in rest:
-            if isinstance(value, Mapping):
-                key: Any = part if part in value else _int_key(part)
-                if key not in value:
-                    return None
-                value = value[key]
-            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-                value = value[int(part)]
-            else:
-                return None
-        if value is None:
-            return None
-        if isinstance(value, (Mapping, list)):
-            raise TypeError("a mapping" if isinstance(value, Mapping) else "a list")
-        return scalar(value)
-
-
-def _int_key(part: str) -> Any:
-    return int(part) if part.isdigit() else part
-
-
-def substitute(text: str, ns: Namespace, *, where: Callable[[str], SpecError], label: bool = False) -> str:
-    """Replace the placeholders of ``text``; ``where(problem)`` builds the error to raise.
-
-    In ``label`` mode runtime label fields and ``{{``/``}}`` are kept for the renderer.
-    """
-
-    def undefined(path: str) -> SpecError:
-        known = ", ".join(ns.names()) or "none"
-        return where(f"undefined placeholder '{{{path}}}' (known: {known}; write {{{{ }}}} for a literal brace)")
-
-    def lookup(path: str) -> str:
-        try:
-            value = ns.lookup(path)
-        except TypeError as exc:
-            raise where(f"placeholder '{{{path}}}' is {exc}, not a value: name an item, e.g. '{{{path}.KEY}}'") from None
-        if value is None:
-            raise undefined(path)
-        return value
-
-    if label:
-        def in_label(match: re.Match[str]) -> str:
-            whole, head, rest = match.group(0), match.group(1), match.group(2)
-            if head is None:
-                return whole
-            if (not rest and head in RUNTIME_PLAIN) or (rest and head in RUNTIME_DOTTED):
-                return whole
-            path = head + rest
-            if rest and not re.fullmatch(_PATH, path):
-                raise undefined(path)
-            return lookup(path)
-
-        return _LABEL_TOKEN.sub(in_label, text)
-
-    def in_text(match: re.Match[str]) -> str:
-        whole = match.group(0)
-        if whole == "{{":
-            return "{"
-        if whole == "}}":
-            return "}"
-        return lookup(match.group(1))
-
-    return _TOKEN.sub(in_text, text)
-
-
-def _substitute_tree(value: Any, ns: Namespace, where: Callable[[str], Callable[[str], SpecError]], path: str) -> Any:
-    """Substitute every string inside lists and mappings (keys are left alone)."""
-    if isinstance(value, str):
-        return substitute(value, ns, where=where(path))
-    if isinstance(value, Mapping):
-        return {k: _substitute_tree(v, ns, where, f"{path}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute_tree(v, ns, where, f"{path}[{i}]") for i, v in enumerate(value)]
-    return value
 
 
 # -- reading a node ------------------------------------------------------------------------
@@ -298,29 +195,56 @@ def expand_sweeps(
     *,
     base_dir: str = ".",
     file: str | None = None,
+    limits: Limits | None = None,
 ) -> tuple[dict[str, JobSpec], list[tuple[str, str]]]:
     """Expand every sweep node of ``jobs`` and rewrite ``edges``; see the module docstring.
 
     Jobs keep their declaration order, a node's jobs taking its place. Raises
     :class:`SpecError` for a malformed sweep, an undefined placeholder, a missing template
-    or a job name given twice.
+    or a job name given twice, :class:`LimitError` before building more jobs or edges than
+    ``limits`` (default: ``Limits.from_env()``) allow.
     """
+    limits = limits or Limits.from_env()
+    edges = list(edges)
     expanded: dict[str, JobSpec] = {}
     members: dict[str, list[str]] = {}
+    total = len(jobs)
     for name, job in jobs.items():
         if not is_sweep(job):
             _add(expanded, job, file)
             continue
+        total += permutation_count(job, file) - 1
+        if total > limits.max_jobs:
+            raise LimitError(f"expands to {permutation_count(job, file)} jobs, {total} in the workflow "
+                             f"{limits.hint('max_jobs')}", file=file, job=name, field="experiments")
         members[name] = []
         for item in expand_node(job, variables, base_dir=base_dir, file=file):
             _add(expanded, item, file)
             members[name].append(item.name)
+    _check_edges(edges, members, limits, file)
     rewritten: dict[tuple[str, str], None] = {}
     for parent, child in edges:
         for a in members.get(parent, [parent]):
             for b in members.get(child, [child]):
                 rewritten[(a, b)] = None
     return expanded, list(rewritten)
+
+
+def permutation_count(node: JobSpec, file: str | None = None) -> int:
+    """How many jobs ``node`` expands to, without building them."""
+    return math.prod(len(values) for values in parameters(node, file).values())
+
+
+def _check_edges(edges: Sequence[tuple[str, str]], members: Mapping[str, Sequence[str]], limits: Limits,
+                 file: str | None) -> None:
+    """Refuse, before building them, more rewritten edges than ``limits.max_edges``."""
+    total = 0
+    for parent, child in edges:
+        count = len(members.get(parent, "x")) * len(members.get(child, "x"))
+        total += count
+        if total > limits.max_edges:
+            raise LimitError(f"dependency '{parent},{child}' gives {count} edges, {total} in the workflow "
+                             f"{limits.hint('max_edges')}", file=file, field="dependencies")
 
 
 def _add(jobs: dict[str, JobSpec], job: JobSpec, file: str | None) -> None:
@@ -339,6 +263,11 @@ def expand_node(node: JobSpec, variables: Mapping[str, Any], *, base_dir: str = 
     seen: dict[str, dict[str, str]] = {}
     for combo in combos:
         name = job_name(node.name, combo)
+        try:
+            check_name(name)
+        except SpecError as exc:
+            raise SpecError(f"permutation {_show(combo)}: {exc.problem}", file=file, job=node.name,
+                            field="experiments") from None
         if name in seen:
             raise SpecError(
                 f"permutations {_show(seen[name])} and {_show(combo)} both give job name '{name}' "
@@ -366,7 +295,7 @@ def _one(node: JobSpec, combo: dict[str, str], constants: Mapping[str, Any], var
     for key in TEMPLATED_FIELDS:
         text = getattr(node, key)
         values[key] = None if text is None else substitute(text, ns, where=where(key), label=key == "label")
-    args = {k: _substitute_tree(v, ns, where, k) for k, v in node.args.items() if k not in SWEEP_KEYS}
+    args = {k: substitute_tree(v, ns, where, k) for k, v in node.args.items() if k not in SWEEP_KEYS}
     env = args.get("env") or {}
     if not isinstance(env, Mapping):
         raise SpecError("must be a mapping of variable to value", file=file, job=node.name, field="env")
@@ -407,10 +336,15 @@ def _payload(node: JobSpec, values: dict[str, Any], args: dict[str, Any], ns: Na
         raise where("script")("templated notebooks are not supported (use a .in.py or .in.sh template)")
     source = Path(path).expanduser()
     source = source if source.is_absolute() else Path(base_dir) / source
+    if not is_file(source):
+        raise where("script")(f"file '{path}' does not exist")
+    outside = escaping_link(base_dir, path)
+    if outside is not None:
+        raise where("script")(f"'{path}' is a link to '{outside}', outside the workflow folder")
     try:
-        template = source.read_text(encoding="utf-8")
-    except OSError:
-        raise where("script")(f"file '{path}' does not exist") from None
+        template = read_text(source, limits=Limits.from_env())
+    except SpecError as exc:
+        raise where("script")(f"template '{path}': {exc.problem}") from None
     text = substitute(template, ns, where=where(f"script ({path})"))
     target = f'"$HF_OUTPUT_DIR"/{shlex.quote(match.group("stem") + suffix)}'
     if suffix == ".py":
@@ -453,92 +387,6 @@ def sbatch_directives(text: str) -> list[str]:
 def _default_script(node: str, base_dir: str) -> str | None:
     """``NODE.in.sh`` or ``NODE.sh`` beside the workflow, the default payload of a node."""
     for candidate in (f"{node}.in.sh", f"{node}.sh"):
-        if (Path(base_dir) / candidate).is_file():
+        if is_file(Path(base_dir) / candidate):
             return candidate
     return None
-
-
-# -- looking at expanded jobs --------------------------------------------------------------
-
-
-def command(job: JobSpec) -> str:
-    """What a job runs, in one line for tables: the user's command without our preamble."""
-    if job.script:
-        return job.script
-    text = job.exec or ""
-    if "sweep" in job.args and text.startswith(MKDIR + "\n"):
-        text = text[len(MKDIR) + 1:]
-        if text.startswith("cat > ") and "\n" in text:
-            return text.rsplit("\n", 1)[1] + "  (rendered script)"
-    return text
-
-
-def expansion_rows(jobs: Mapping[str, JobSpec]) -> list[dict[str, Any]]:
-    """One row per job for ``hflow workflow expand``: job, sweep, parameters, output dir..."""
-    rows = []
-    for job in jobs.values():
-        params = job.args.get("sweep_params") or {}
-        env = job.args.get("env") or {}
-        rows.append({
-            "job": job.name,
-            "sweep": job.args.get("sweep") or "",
-            "parameters": " ".join(f"{k}={v}" for k, v in params.items()),
-            "output_dir": env.get("HF_OUTPUT_DIR", "") if job.args.get("sweep") else "",
-            "kind": job.kind,
-            "host": job.host or "",
-            "command": command(job),
-        })
-    return rows
-
-
-#: order in which state counts of a sweep are listed
-STATE_ORDER = ("failed", "timeout", "lost", "unknown", "running", "pending", "submitted",
-               "ready", "done", "canceled", "skipped")
-
-
-def group_rows(rows: Sequence[Mapping[str, Any]], sweeps: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Status rows with each sweep's jobs folded into one row at its first job's place.
-
-    ``rows`` are ``render.status_rows`` dicts; ``sweeps`` maps job → sweep node. A sweep
-    row has ``jobs`` (how many), ``counts`` (state → number), ``state`` (the counts as
-    text, e.g. ``done 4, running 2``), mean ``progress``, the earliest ``start`` and the
-    ``failed`` job names in ``message``.
-    """
-    grouped: list[dict[str, Any]] = []
-    members: dict[str, list[Mapping[str, Any]]] = {}
-    for row in rows:
-        node = sweeps.get(row["job"])
-        if node is None:
-            grouped.append({**row, "jobs": 1})
-            continue
-        if node not in members:
-            members[node] = []
-            grouped.append({"job": node, "sweep": True})
-        members[node].append(row)
-    for index, row in enumerate(grouped):
-        if not row.get("sweep"):
-            continue
-        items = members[row["job"]]
-        counts: dict[str, int] = {}
-        for item in items:
-            counts[item["state"]] = counts.get(item["state"], 0) + 1
-        order = {s: k for k, s in enumerate(STATE_ORDER)}
-        counts = dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order))))
-        starts = [item["start"] for item in items if item["start"]]
-        durations = [item["duration"] for item in items if item["duration"] is not None]
-        bad = [item["job"] for item in items if item["state"] in ("failed", "timeout", "lost")]
-        grouped[index] = {
-            "job": row["job"],
-            "sweep": True,
-            "jobs": len(items),
-            "counts": counts,
-            "state": ", ".join(f"{s} {n}" for s, n in counts.items()),
-            "progress": round(sum(item["progress"] for item in items) / len(items)),
-            "kind": ",".join(sorted({item["kind"] for item in items})),
-            "host": ",".join(sorted({item["host"] or "" for item in items})),
-            "attempt": max(item["attempt"] for item in items),
-            "start": min(starts) if starts else None,
-            "duration": max(durations) if durations else None,
-            "message": ("failed: " + ", ".join(bad[:3]) + (" ..." if len(bad) > 3 else "")) if bad else None,
-        }
-    return grouped

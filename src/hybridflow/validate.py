@@ -1,70 +1,234 @@
 """Validation of a :class:`WorkflowSpec`: every problem is one :class:`SpecError` line.
 
-Other modules add checks by appending to :data:`CHECKS` (a function taking the spec and
-raising :class:`SpecError`), e.g. the hosts configuration checks that named hosts exist.
+Contract of :func:`validate`: the spec's jobs get their defaults (a job without ``script``
+or ``exec`` runs ``NAME.sh`` beside the workflow), then every function of :data:`CHECKS`
+runs in order, each raising :class:`SpecError` (:class:`LimitError` for the size limits)
+naming the file, the job and the field. :data:`CHECKS` is a fixed tuple: nothing is added
+to it by importing another module. The cheap checks (sizes, names) come first, so that a
+workflow over the limits is refused before a cycle search over its edges.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
-from . import dag
-from .errors import SpecError
-from .spec import JobSpec, WorkflowSpec
+from . import config, dag, retry
+from .errors import LimitError, SpecError
+from .files import escaping_link, is_file
 from .hosts import KINDS
+from .limits import Limits
+from .names import check_name, check_paths, check_workflow_name
+from .spec import JobSpec, WorkflowSpec
 
-CHECKS: list[Callable[[WorkflowSpec], None]] = []
+#: an environment variable name, matched whole
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: node keys whose entries are paths relative to the run directory
+STAGE_KEYS = ("stage_in", "stage_out")
 
-
-def _check_payload(spec: WorkflowSpec, job: JobSpec) -> JobSpec:
-    file = spec.source
-    if job.script:
-        path = spec.resolve(job.script_path or "")
-        if not path.is_file():
-            raise SpecError(f"file '{job.script_path}' does not exist", file=file, job=job.name, field="script")
-        return job
-    if job.exec:
-        return job
-    default = spec.resolve(f"{job.name}.sh")
-    if default.is_file():
-        return JobSpec(**{**_fields(job), "script": f"{job.name}.sh"})
-    raise SpecError(
-        f"neither 'script' nor 'exec' given and no default script '{job.name}.sh'",
-        file=file,
-        job=job.name,
-    )
+Check = Callable[[WorkflowSpec, Limits], None]
 
 
-def _fields(job: JobSpec) -> dict:
-    return {name: getattr(job, name) for name in JobSpec.__slots__}
+def check_size(spec: WorkflowSpec, limits: Limits) -> None:
+    """At most ``max_jobs`` jobs and ``max_edges`` dependencies (after expansion)."""
+    if len(spec.jobs) > limits.max_jobs:
+        raise LimitError(f"workflow has {len(spec.jobs)} jobs {limits.hint('max_jobs')}", file=spec.source)
+    if len(spec.edges) > limits.max_edges:
+        raise LimitError(f"workflow has {len(spec.edges)} dependencies {limits.hint('max_edges')}",
+                         file=spec.source, field="dependencies")
 
 
-def validate(spec: WorkflowSpec) -> WorkflowSpec:
-    """Check ``spec``; returns it with defaults filled (``NAME.sh`` scripts).
+def check_names(spec: WorkflowSpec, limits: Limits) -> None:
+    """The workflow's, every job's and every named host's name is valid, matched whole."""
+    try:
+        check_workflow_name(spec.name)
+    except SpecError as exc:
+        raise SpecError(exc.problem, file=spec.source, field="name") from None
+    for job in spec.jobs.values():
+        for what, value in (("job", job.name), ("host", job.host)):
+            if value is None:
+                continue
+            try:
+                check_name(value, what)
+            except SpecError as exc:
+                field = "name" if what == "job" else what
+                raise SpecError(exc.problem, file=spec.source, job=job.name, field=field) from None
+        if job.user is not None and not job.user.isprintable():
+            raise SpecError(f"user {job.user!r} holds a control character", file=spec.source, job=job.name, field="user")
 
-    Raises :class:`SpecError` for an unknown kind, an unknown dependency, a cycle, a
-    missing script or a job with nothing to run.
-    """
-    file = spec.source
+
+def check_values(spec: WorkflowSpec, limits: Limits) -> None:
+    """Job arguments and workflow options are plain data (what JSON can store), nested at
+    most ``max_depth`` levels: the Python API builds them freely, YAML has dates and bytes."""
+    places = [(job.name, str(key), value) for job in spec.jobs.values() for key, value in job.args.items()]
+    places += [(None, str(key), value) for key, value in spec.options.items()]
+    for job, key, value in places:
+        problem = _plain(value, limits.max_depth)
+        if problem is not None:
+            error = LimitError if problem.startswith("nested") else SpecError
+            raise error(problem, file=spec.source, job=job, field=key)
+
+
+#: the scalar types a stored spec may hold
+PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any, bound: int) -> str | None:
+    """Why ``value`` is not plain data nested at most ``bound`` levels, or None (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if level > bound:
+            return f"nested deeper than {bound} levels (limit {bound}; set HYBRIDFLOW_MAX_DEPTH to change it)"
+        if isinstance(item, Mapping):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, level + 1) for child in item)
+        elif not isinstance(item, PLAIN):
+            return f"holds a {type(item).__name__} value: use a string, number, boolean, list or mapping"
+    return None
+
+
+def check_kinds(spec: WorkflowSpec, limits: Limits) -> None:
+    """Every job's kind is a known host kind."""
     for job in spec.jobs.values():
         if job.kind not in KINDS:
             valid = ", ".join(sorted(KINDS))
-            raise SpecError(f"unknown kind '{job.kind}' (valid: {valid})", file=file, job=job.name, field="kind")
+            raise SpecError(f"unknown kind '{job.kind}' (valid: {valid})", file=spec.source, job=job.name, field="kind")
+
+
+def check_env(spec: WorkflowSpec, limits: Limits) -> None:
+    """``env:`` is a mapping of shell variable names (matched whole) to scalar values."""
+    for job in spec.jobs.values():
+        env = job.args.get("env")
+        if env is None:
+            continue
+        if not isinstance(env, Mapping):
+            raise SpecError("must be a mapping of variable to value", file=spec.source, job=job.name, field="env")
+        for key, value in env.items():
+            if not isinstance(key, str) or not ENV_NAME.fullmatch(key):
+                raise SpecError(f"{key!r} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)",
+                                file=spec.source, job=job.name, field="env")
+            if not isinstance(value, (str, int, float)):
+                raise SpecError("value must be a string, number or boolean", file=spec.source, job=job.name,
+                                field=f"env.{key}")
+
+
+def check_dependencies(spec: WorkflowSpec, limits: Limits) -> None:
+    """Every edge names declared jobs, and the edges form no cycle."""
     for parent, child in spec.edges:
         for name in (parent, child):
             if name not in spec.jobs:
-                raise SpecError(
-                    f"dependency '{parent},{child}' names unknown job '{name}'",
-                    file=file,
-                    field="dependencies",
-                )
+                raise SpecError(f"dependency '{parent},{child}' names unknown job '{name}'",
+                                file=spec.source, field="dependencies")
     cycle = dag.find_cycle(dag.build(spec.jobs, spec.edges))
     if cycle:
-        raise SpecError(f"dependency cycle: {' -> '.join(cycle)}", file=file, field="dependencies")
-    spec = spec.with_jobs([_check_payload(spec, job) for job in spec.jobs.values()])
-    from . import config, retry  # noqa: F401  (config registers the hosts check on import)
+        raise SpecError(f"dependency cycle: {' -> '.join(cycle)}", file=spec.source, field="dependencies")
 
+
+def check_payloads(spec: WorkflowSpec, limits: Limits) -> None:
+    """Every script exists, is a regular file, and no link carries it out of the workflow folder."""
+    for job in spec.jobs.values():
+        if not job.script:
+            if not job.exec:
+                raise SpecError(f"neither 'script' nor 'exec' given and no default script '{job.name}.sh'",
+                                file=spec.source, job=job.name)
+            continue
+        written = _script_path(job, spec.source)
+        if not written.isprintable():
+            raise SpecError(f"script path {written!r} holds a control character", file=spec.source, job=job.name,
+                            field="script")
+        if not _is_file(spec, written):
+            raise SpecError(f"file '{written}' does not exist", file=spec.source, job=job.name, field="script")
+        outside = escaping_link(spec.base_dir, written)
+        if outside is not None:
+            raise SpecError(f"'{written}' is a link to '{outside}', outside the workflow folder",
+                            file=spec.source, job=job.name, field="script")
+
+
+def _script_path(job: JobSpec, file: str | None) -> str:
+    try:
+        return job.script_path or ""
+    except ValueError as exc:  # shlex: no closing quotation
+        raise SpecError(f"cannot split: {exc}", file=file, job=job.name, field="script") from None
+
+
+def _is_file(spec: WorkflowSpec, written: str) -> bool:
+    """Whether ``written`` names a file (False for a link loop, a NUL byte, an overlong name)."""
+    try:
+        return is_file(spec.resolve(written))
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def check_policies(spec: WorkflowSpec, limits: Limits) -> None:
+    """Retry, timeout and deadline keys parse (``hybridflow.retry``)."""
     retry.check(spec)
+
+
+def check_hosts(spec: WorkflowSpec, limits: Limits) -> None:
+    """Every job's host exists and suits its kind; stage lists hold sane relative paths."""
+    hosts = config.known_hosts(spec)
+    file = spec.source
+    for job in spec.jobs.values():
+        for key in STAGE_KEYS:
+            try:
+                check_paths(job.args.get(key))
+            except SpecError as exc:
+                raise SpecError(exc.problem, file=file, job=job.name, field=key) from None
+        local = config.is_local_name(job.host)
+        if job.kind == "local":
+            if not local:
+                hint = hosts[job.host].kind if job.host in hosts and hosts[job.host].kind else "ssh"
+                raise SpecError(f"kind 'local' runs on this machine; to run on host '{job.host}' use kind '{hint}'",
+                                file=file, job=job.name, field="host")
+            continue
+        if local:
+            if job.kind in config.REMOTE_ONLY:
+                raise SpecError(f"kind '{job.kind}' needs a 'host:'", file=file, job=job.name, field="host")
+            continue
+        if job.host not in hosts:
+            raise SpecError(config.unknown_host(str(job.host), hosts), file=file, job=job.name, field="host")
+        if job.kind in config.REMOTE_ONLY and not hosts[str(job.host)].address:
+            raise SpecError(f"host '{job.host}' has no address", file=file, job=job.name, field="host")
+
+
+#: the checks :func:`validate` runs, in this order
+CHECKS: tuple[Check, ...] = (
+    check_size,
+    check_names,
+    check_values,
+    check_kinds,
+    check_env,
+    check_dependencies,
+    check_payloads,
+    check_policies,
+    check_hosts,
+)
+
+
+def with_defaults(spec: WorkflowSpec) -> WorkflowSpec:
+    """``spec`` with ``script: NAME.sh`` for each job that has no payload and such a file."""
+    return spec.with_jobs(_defaults(spec))
+
+
+def _defaults(spec: WorkflowSpec) -> Iterator[JobSpec]:
+    for job in spec.jobs.values():
+        if not job.script and not job.exec and _is_file(spec, f"{job.name}.sh"):
+            yield JobSpec(**{**_fields(job), "script": f"{job.name}.sh"})
+
+
+def _fields(job: JobSpec) -> dict[str, Any]:
+    return {name: getattr(job, name) for name in JobSpec.__slots__}
+
+
+def validate(spec: WorkflowSpec, *, limits: Limits | None = None) -> WorkflowSpec:
+    """Check ``spec`` (see the module contract); returns it with defaults filled."""
+    limits = limits or Limits.from_env()
+    check_size(spec, limits)
+    spec = with_defaults(spec)
     for check in CHECKS:
-        check(spec)
+        check(spec, limits)
     return spec
+

@@ -44,7 +44,7 @@ def live_service(home: Path, token: str = TOKEN, **limits: Any) -> Iterator[Live
     home.mkdir(parents=True, exist_ok=True)
     app = create_app(home=home, token=token, **limits)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=1)
+                            timeout_graceful_shutdown=1, server_header=False)  # as daemon.serve
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()

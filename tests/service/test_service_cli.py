@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hybridflow.service import daemon
@@ -41,6 +42,9 @@ def test_service_lifecycle_and_remote_workflow_verbs(home: Path, tmp_path: Path)
     status = hflow(home, "service", "status")
     assert status.returncode == 0 and "running at" in status.stdout and "0 workflows" in status.stdout
     assert f"{record.url}/docs" in hflow(home, "service", "doc").stdout
+    for path in ("/api/v1/service", "/login", "/no-such-page"):  # the real server names no software
+        answer = httpx.get(f"{record.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert "server" not in answer.headers, (path, answer.headers)
     assert hflow(home, "service", "start", "--port", "0").returncode == 1  # already running
 
     folder = tmp_path / "proj"

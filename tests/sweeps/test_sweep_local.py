@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from hybridflow import JobState, Workflow, WorkflowState
-from hybridflow import spec as specs
+from hybridflow import load as loading
 
 from support import hflow
 
@@ -121,8 +121,8 @@ def test_expand_dry_run_through_the_real_entry_point(home: Path, write_workflow)
     # YAML: a plain, loadable workflow with the same jobs and edges
     dumped = hflow("workflow", "expand", str(path), "--output", "yaml")
     assert dumped.returncode == 0, dumped.stderr
-    again = specs.loads(dumped.stdout, name="again", base_dir=str(path.parent))
-    original = specs.load(path)
+    again = loading.loads(dumped.stdout, name="again", base_dir=str(path.parent))
+    original = loading.load(path)
     assert list(again.jobs) == list(original.jobs) and again.edges == original.edges
     # a dry run: nothing stored, nothing run
     listed = hflow("workflow", "list")

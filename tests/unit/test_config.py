@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hybridflow import config, spec as specs
+from hybridflow import config, load as loading, spec as specs
 from hybridflow.errors import SpecError
-from hybridflow.validate import CHECKS
+from hybridflow.validate import CHECKS, check_hosts
 
 HOSTS = """
 hosts:
@@ -37,7 +37,7 @@ def _write_hosts(home: Path, text: str = HOSTS) -> Path:
 
 
 def _load(text: str, name: str = "wf") -> specs.WorkflowSpec:
-    return specs.loads(textwrap.dedent(text), name=name, file=f"{name}.yaml")
+    return loading.loads(textwrap.dedent(text), name=name, file=f"{name}.yaml")
 
 
 def test_paths_follow_hybridflow_home(home: Path) -> None:
@@ -55,7 +55,7 @@ def test_hosts_file_entries_become_host_configs(home: Path) -> None:
         "login.example.org", "alice", 20, "/opt/conda/bin/python")
     assert dict(cluster.options) == {"partition": "gpu", "account": "proj42"}
     assert hosts["box"].insecure_host_key and hosts["box"].port == 2200
-    assert config.check_hosts in CHECKS
+    assert check_hosts in CHECKS
 
 
 def test_inline_hosts_override_the_file_and_job_user_wins(home: Path) -> None:

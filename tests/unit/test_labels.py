@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hybridflow import spec as specs
+from hybridflow import load as loading
 from hybridflow.labels import default_label, format_duration, label_for, render_label
 from hybridflow.snapshot import JobView, WorkflowView
 from hybridflow.states import JobState, WorkflowState
@@ -24,7 +24,7 @@ def local(when: float, fmt: str) -> str:
 
 @pytest.fixture
 def workflow() -> WorkflowView:
-    wf = specs.load(COMPAT / "workflow-example.yaml")
+    wf = loading.load(COMPAT / "workflow-example.yaml")
     return WorkflowView(spec=wf, jobs={name: JobView(spec=job) for name, job in wf.jobs.items()})
 
 

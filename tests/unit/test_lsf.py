@@ -99,7 +99,7 @@ def test_lsf_host_flow_over_fake_shell(tmp_path: Path) -> None:
         assert {o.state for o in (await host.poll(subs)).values()} == {JobState.PENDING}
         shell.jobs["9000"] = ("hf-tok0", "DONE", "-")
         shell.jobs["9001"] = ("hf-tok1", "EXIT", "5")
-        (run / "j0.exit").write_text("0\n")
+        (run / "j0.exit").write_text("0 hf-tok0\n")
         seen = await host.poll(subs)
         assert seen["hf-tok0"].state is JobState.DONE
         assert (seen["hf-tok1"].state, seen["hf-tok1"].exit_code) == (JobState.FAILED, 5)

@@ -28,7 +28,7 @@ def test_api_example_runs(home: Path) -> None:
 def test_readme_sample_workflow_runs(home: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", "from hybridflow.cli import main; main()", "workflow", "run",
-         str(EXAMPLES / "fanout" / "workflow.yaml"), "--quiet"],
+         str(EXAMPLES / "fanout" / "workflow.yaml"), "--quiet", "--table"],
         capture_output=True, text=True, timeout=120, env={**os.environ, "HF_DELAY": "0.05"},
     )
     assert result.returncode == 0, result.stderr

@@ -15,7 +15,7 @@ import yaml
 from rich.console import Console
 
 from hybridflow import render
-from hybridflow import spec as specs
+from hybridflow import load as loading
 from hybridflow.labels import label_for
 from hybridflow.render.graph import DEFAULT_COLORS
 from hybridflow.render.layout import Layout, layout
@@ -37,12 +37,12 @@ def make_view(wf: WorkflowSpec, states: dict[str, JobState] | None = None) -> Wo
 
 
 def compat_view(name: str) -> WorkflowView:
-    wf = specs.load(COMPAT / f"{name}.yaml")
+    wf = loading.load(COMPAT / f"{name}.yaml")
     return make_view(wf, dict(zip(wf.jobs, STATES, strict=True)))
 
 
 def yaml_view(text: str, states: dict[str, JobState] | None = None) -> WorkflowView:
-    return make_view(specs.loads(text, name="t"), states)
+    return make_view(loading.loads(text, name="t"), states)
 
 
 def nodes_of(svg: str) -> dict[str, ET.Element]:

@@ -255,7 +255,9 @@ def test_vanished_job_is_unknown_until_its_exit_file_tells(tmp_path: Path) -> No
     [sub] = asyncio.run(host.submit([_staged(tmp_path, 1)]))
     shell.jobs.clear()  # MinJobAge passed, no accounting
     assert asyncio.run(host.poll([sub]))[sub.token].state is JobState.UNKNOWN
-    (tmp_path / "run" / "j1.exit").write_text("0\n")
+    (tmp_path / "run" / "j1.exit").write_text("0 hf-stale-token\n")  # another attempt's: no evidence
+    assert asyncio.run(host.poll([sub]))[sub.token].state is JobState.UNKNOWN
+    (tmp_path / "run" / "j1.exit").write_text(f"0 {sub.token}\n")
     assert asyncio.run(host.poll([sub]))[sub.token].state is JobState.DONE
 
 
@@ -266,8 +268,8 @@ def test_exit_file_decides_a_normal_end_slurm_a_killed_one(tmp_path: Path) -> No
     shell.jobs["501"] = (shell.jobs["501"][0], "COMPLETED")
     shell.jobs["502"] = (shell.jobs["502"][0], "FAILED")
     shell.jobs["503"] = (shell.jobs["503"][0], "TIMEOUT")
-    (tmp_path / "run" / "j0.exit").write_text("0\n")
-    (tmp_path / "run" / "j1.exit").write_text("4\n")
+    (tmp_path / "run" / "j0.exit").write_text(f"0 {subs[0].token}\n")
+    (tmp_path / "run" / "j1.exit").write_text(f"4 {subs[1].token}\n")
     seen = asyncio.run(host.poll(subs))
     assert (seen[subs[0].token].state, seen[subs[0].token].exit_code) == (JobState.DONE, 0)
     assert (seen[subs[1].token].state, seen[subs[1].token].exit_code) == (JobState.FAILED, 4)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hybridflow import spec as specs
+from hybridflow import load as loading, spec as specs
 from hybridflow.errors import SpecError
 from hybridflow.names import chain_edges, expand, split_list
 
@@ -16,7 +16,7 @@ from support import COMPAT
 
 @pytest.mark.parametrize("name", ["workflow-example.yaml", "workflow-style.yaml"])
 def test_compat_samples_load(name: str) -> None:
-    wf = specs.load(COMPAT / name)
+    wf = loading.load(COMPAT / name)
     assert list(wf.jobs) == ["start", "end", "fetch-data", "compute", "analyze"]
     assert wf.edges == (("start", "fetch-data"), ("fetch-data", "compute"), ("compute", "analyze"), ("analyze", "end"))
     assert wf.colors["status"]["done"] == "#CCFFCC"
@@ -37,7 +37,7 @@ def test_expansion_forms() -> None:
 def test_dependencies_empty_forms(write_workflow) -> None:
     for deps in ("dependencies: {}", "", "dependencies: []"):
         path = write_workflow(f"workflow:\n  nodes:\n    a: {{exec: 'true'}}\n  {deps}\n")
-        assert specs.load(path).edges == ()
+        assert loading.load(path).edges == ()
 
 
 def test_bracket_node_keys_declare_several_jobs(write_workflow) -> None:
@@ -50,7 +50,7 @@ def test_bracket_node_keys_declare_several_jobs(write_workflow) -> None:
           dependencies: [p1,end, 'p[2-3],end']
         """
     )
-    wf = specs.load(path)
+    wf = loading.load(path)
     assert list(wf.jobs) == ["p1", "p2", "p3", "end"]
     assert ("p3", "end") in wf.edges and ("p2", "p3") in wf.edges
 
@@ -67,18 +67,18 @@ def test_extra_keys_are_kept_and_round_trip(write_workflow, tmp_path: Path) -> N
         colors: {status: {done: green}}
         """
     )
-    wf = specs.load(path)
+    wf = loading.load(path)
     assert wf.name == "demo"
     assert dict(wf.jobs["a"].args) == {"partition": "debug", "env": {"X": "1"}}
     text = specs.dump_yaml(wf, {"a": ("done", 100), "b": ("ready", 0)})
     assert yaml.safe_load(text)["workflow"]["nodes"]["a"]["status"] == "done"
-    again = specs.loads(text, name="x", base_dir=wf.base_dir)
+    again = loading.loads(text, name="x", base_dir=wf.base_dir)
     assert again.jobs == wf.jobs and again.edges == wf.edges and again.colors == wf.colors
 
 
 def test_default_script_is_name_sh(write_workflow) -> None:
     path = write_workflow("workflow:\n  nodes:\n    build: {}\n", build__sh="echo built\n")
-    assert specs.load(path).jobs["build"].script == "build.sh"
+    assert loading.load(path).jobs["build"].script == "build.sh"
 
 
 BAD = [
@@ -100,7 +100,7 @@ BAD = [
 def test_bad_input_is_one_clear_line(write_workflow, text: str, problem: str, where: str) -> None:
     path = write_workflow(text)
     with pytest.raises(SpecError) as info:
-        specs.load(path)
+        loading.load(path)
     message = str(info.value)
     assert "\n" not in message
     assert problem in message

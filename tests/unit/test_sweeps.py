@@ -7,8 +7,9 @@ import textwrap
 import pytest
 import yaml
 
-from hybridflow import spec as specs
+from hybridflow import load as loading, spec as specs
 from hybridflow import sweeps
+from hybridflow.render import sweeps as sweep_rows
 from hybridflow.errors import SpecError
 
 
@@ -18,7 +19,7 @@ def load(text: str, tmp_path=None, **files: str) -> specs.WorkflowSpec:
         base = str(tmp_path)
         for name, content in files.items():
             (tmp_path / name.replace("__", ".")).write_text(textwrap.dedent(content))
-    return specs.loads(textwrap.dedent(text), name="wf", base_dir=base, file="wf.yaml")
+    return loading.loads(textwrap.dedent(text), name="wf", base_dir=base, file="wf.yaml")
 
 
 SWEEP = """
@@ -164,7 +165,7 @@ def test_templated_script_is_embedded_and_written_into_the_output_dir(tmp_path) 
     py = wf.jobs["p-lr_0.1"].exec.splitlines()
     assert py[2] == "print(f'{lr}', 0.1)"
     assert py[-1] == 'python "$HF_OUTPUT_DIR"/model.py'
-    assert sweeps.command(job) == 'bash "$HF_OUTPUT_DIR"/train.sh --lr 0.2 --name t-lr_0.2  (rendered script)'
+    assert sweep_rows.command(job) == 'bash "$HF_OUTPUT_DIR"/train.sh --lr 0.2 --name t-lr_0.2  (rendered script)'
 
 
 def test_plain_script_arguments_are_substituted(tmp_path) -> None:
@@ -184,7 +185,7 @@ def test_plain_script_arguments_are_substituted(tmp_path) -> None:
 def test_expanded_workflow_round_trips_through_yaml(tmp_path) -> None:
     wf = load(SWEEP)
     text = specs.dump_yaml(wf)
-    again = specs.loads(text, name="wf", file="again.yaml")
+    again = loading.loads(text, name="wf", file="again.yaml")
     assert list(again.jobs) == list(wf.jobs)
     assert again.edges == wf.edges
     assert again.jobs["train-epochs_1-gpu_a100"] == wf.jobs["train-epochs_1-gpu_a100"]
@@ -192,7 +193,7 @@ def test_expanded_workflow_round_trips_through_yaml(tmp_path) -> None:
 
 def test_expansion_rows_and_grouped_status_rows() -> None:
     wf = load(SWEEP)
-    rows = sweeps.expansion_rows(wf.jobs)
+    rows = sweep_rows.expansion_rows(wf.jobs)
     row = rows[1]
     assert row["job"] == "train-epochs_1-gpu_a100" and row["sweep"] == "train"
     assert row["parameters"] == "epochs=1 gpu=a100"
@@ -208,7 +209,7 @@ def test_expansion_rows_and_grouped_status_rows() -> None:
         + [("gather", "ready", 0)]
     ]
     sweeps_of = {n: "train" for n in wf.jobs if n.startswith("train")}
-    grouped = sweeps.group_rows(status, sweeps_of)
+    grouped = sweep_rows.group_rows(status, sweeps_of)
     assert [r["job"] for r in grouped] == ["prep", "train", "gather"]
     train = grouped[1]
     assert train["jobs"] == 6

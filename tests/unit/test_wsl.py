@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from hybridflow.hosts.base import HostConfig, StagedJob
+from hybridflow.hosts.shell import shell_for
 from hybridflow.hosts.wsl import WslHost, WslShell, wsl_argv
 from hybridflow.spec import JobSpec
 from hybridflow.states import JobState
@@ -31,11 +32,12 @@ def test_argv_builder() -> None:
 
 
 def test_host_picks_distro_from_options_or_name() -> None:
-    shell = WslHost(HostConfig(name="Ubuntu", kind="wsl")).open_shell()
+    shell = WslHost(HostConfig(name="Ubuntu", kind="wsl")).shell
     assert isinstance(shell, WslShell) and shell.distro == "Ubuntu"
-    shell = WslHost(HostConfig(name="localhost", kind="wsl", options={"distro": "Alma"})).open_shell()
-    assert shell.distro == "Alma"
-    assert WslHost(HostConfig(name="localhost", kind="wsl")).open_shell().distro is None
+    shell = shell_for(HostConfig(name="localhost", kind="wsl", options={"distro": "Alma"}), "wsl")
+    assert isinstance(shell, WslShell) and shell.distro == "Alma"
+    shell = shell_for(HostConfig(name="localhost", kind="wsl"), "wsl")
+    assert isinstance(shell, WslShell) and shell.distro is None
 
 
 def test_wsl_kind_end_to_end_with_stand_in(tmp_path: Path) -> None:

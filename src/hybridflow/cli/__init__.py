@@ -1,12 +1,12 @@
-"""The ``hflow`` command line: one Typer sub-app per noun.
+"""The ``hflow`` command line: one Typer sub-app per noun, imported when named.
 
-Errors of hybridflow print as one line on stderr, never a traceback: exit code 2 for an
-invalid workflow description, 1 for other errors.
+Errors of hybridflow print as one line on stderr, never a traceback, with the exit code
+of :class:`~hybridflow.coordinator.ExitCode`: 2 for an invalid workflow description or
+request, 75 when another coordinator runs the workflow, 1 for other errors.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 
@@ -14,7 +14,16 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import HybridflowError, SpecError
+from ..coordinator import exit_code_for
+from ..errors import HybridflowError
+from .lazy import LazyCommand, lazy_group
+
+#: sub-apps, each imported only when the command line names it (or asks for help)
+SUBAPPS = (
+    LazyCommand("hybridflow.cli.workflow", "app", "workflow", "Add, run, watch, render and cancel workflows."),
+    LazyCommand("hybridflow.cli.host", "app", "host", "List and check the hosts jobs run on."),
+    LazyCommand("hybridflow.cli.service", "app", "service", "Start, stop and query the REST service and web UI."),
+)
 
 app = typer.Typer(
     name="hflow",
@@ -22,23 +31,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=lazy_group(*SUBAPPS),
 )
-
-#: sub-apps mounted when their module is present: (module, attribute, name, help)
-SUBAPPS = [
-    ("hybridflow.cli.workflow", "app", "workflow", "Add, run, watch, render and cancel workflows."),
-    ("hybridflow.cli.host", "app", "host", "List and check the hosts jobs run on."),
-    ("hybridflow.cli.service", "app", "service", "Start, stop and query the REST service and web UI."),
-]
-
-for _module, _attr, _name, _help in SUBAPPS:
-    try:
-        _sub = getattr(importlib.import_module(_module), _attr)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _module:
-            raise
-        continue
-    app.add_typer(_sub, name=_name, help=_help)
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -55,9 +49,6 @@ def main() -> None:
     """Entry point of ``hflow``: hybridflow's errors become one line and an exit code."""
     try:
         app()
-    except SpecError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        sys.exit(2)
     except HybridflowError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
-        sys.exit(1)
+        err.print(f"[red]error:[/red] {escape(' '.join(str(exc).split()))}")
+        sys.exit(exit_code_for(exc))

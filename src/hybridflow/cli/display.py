@@ -9,7 +9,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from ..scheduler import Engine
+from ..engine import Engine
 from ..states import JobState
 
 STATE_STYLES = {

@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import config
-from .. import spec as specs
+from .. import load as loading
 from ..errors import HostError, HybridflowError
-from ..hosts.base import HostConfig
+from ..hostconfig import HostConfig
 from ..hosts.shell import LocalShell, Shell, SshShell
 
 app = typer.Typer(no_args_is_help=True)
@@ -35,7 +35,7 @@ class Output(StrEnum):
 
 
 def _hosts(filename: Path | None) -> dict[str, HostConfig]:
-    spec = specs.load(filename) if filename else None
+    spec = loading.load(filename) if filename else None
     return config.known_hosts(spec)
 
 

@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 import sys
+from contextlib import AbstractContextManager
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 import yaml
 from rich.console import Console
-from rich.live import Live
 from rich.table import Table
 
-from .. import render
+from .. import coordinator, render
 from ..api import Workflow, open_store
+from ..coordinator import ExitCode, RequestError, RunRequest
+from ..engine import Engine
 from ..errors import NotFoundError, SpecError
 from ..names import split_list
 from ..rerun import RerunMode
-from ..states import WorkflowState
-from .display import LiveRun
+from ..snapshot import WorkflowView
+from ..states import JobState
+from .lazy import LazyCommand, lazy_group
 
-app = typer.Typer(no_args_is_help=True)
-out = Console(highlight=False)
-
-try:  # ``hflow workflow service ...``: the same verbs against a running REST service
-    from .workflow_service import app as _service_app
-except ModuleNotFoundError as _exc:
-    if _exc.name != f"{__package__}.workflow_service":
-        raise
-else:
-    app.add_typer(_service_app, name="service", help="Talk to a running hybridflow service over HTTP.")
-
-EXIT_FAILED = 1
-EXIT_CANCELED = 130
+#: ``hflow workflow service ...``: the same verbs against a running REST service (httpx)
+SERVICE = LazyCommand("hybridflow.cli.workflow_service", "app", "service",
+                      "Talk to a running hybridflow service over HTTP.")
+app = typer.Typer(no_args_is_help=True, cls=lazy_group(SERVICE))
+#: not a terminal (a pipe, a file, the service's log): no wrapping at 80 columns
+out = Console(highlight=False, soft_wrap=not sys.stdout.isatty(),
+              width=None if sys.stdout.isatty() else 100_000)
 
 
 class Output(StrEnum):
@@ -142,58 +137,80 @@ def list_() -> None:
 def run(
     name: str = typer.Argument(..., help="Workflow name(s) ('wf[1-3]' runs each in turn), or a YAML file to add and run."),
     sequential: bool = typer.Option(False, "--sequential", help="One job at a time, in topological order."),
-    resume: bool = typer.Option(
-        False, "--resume", help="Resume an interrupted run: re-attach to its attempts (re-running always does)."
-    ),
     workdir: Path = typer.Option(None, "--workdir", "-w", help="Run directory (default $HYBRIDFLOW_HOME/runs/NAME)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No live display; print the final table only."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No live display; print a one-line summary."),
+    table: bool | None = typer.Option(None, "--table/--no-table",
+                                      help="Print the final status table (default: yes, unless --quiet)."),
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Run only failed/skipped/canceled jobs and their dependents."),
     from_job: str = typer.Option(None, "--from", help="Run these job(s) and everything after them again."),
     force: bool = typer.Option(False, "--force", help="Run every job again, even unchanged successful ones."),
 ) -> None:
-    """Run (or resume) a workflow; exits 1 if a job failed, 130 when canceled.
+    """Run a workflow; exits 1 if a job failed, 130 when canceled.
 
-    By default a job that succeeded before and whose spec, script and parents are
+    A run always resumes: attempts an interrupted run left are re-attached, never started
+    again. By default a job that succeeded before and whose spec, script and parents are
     unchanged is reused, not run again.
     """
-    store = open_store()
-    if sum((rerun_failed, force, from_job is not None)) > 1:
-        raise SpecError("use only one of --rerun-failed, --from and --force")
+    if rerun_failed and force:
+        raise RequestError("use only one of --rerun-failed, --from and --force")
     mode = RerunMode.FORCE if force else RerunMode.FAILED if rerun_failed else RerunMode.DEFAULT
+    template = RunRequest(name, rerun=mode, from_jobs=tuple(_names(from_job)) if from_job else (),
+                          workdir=workdir, sequential=sequential)  # checked before anything is stored
+    store = open_store()
     if _is_file(name):
         workflows = [Workflow.load(name, store=store)]
     else:
         workflows = [Workflow(_existing(n), store=store) for n in _names(name)]
     if workdir is not None and len(workflows) > 1:
-        raise SpecError("--workdir applies to one workflow; name one")
-    states: list[WorkflowState] = []
+        raise RequestError("--workdir applies to one workflow; name one")
+    live = not quiet and out.is_terminal
+    codes: list[ExitCode] = []
     for wf in workflows:
-        engine = wf.engine(parallel=not sequential, workdir=workdir, rerun=mode,
-                           from_jobs=_names(from_job) if from_job else ())
-        state = asyncio.run(_run_live(engine, quiet=quiet))
-        states.append(state)
-        if engine.reused:
-            more = f" and {len(engine.reused) - 20} more" if len(engine.reused) > 20 else ""
-            out.print(f"reused (succeeded before, unchanged): {', '.join(engine.reused[:20])}{more}")
-        out.print(render.status_table(wf.status()))
-        if state is WorkflowState.CANCELED:
-            out.print("[yellow]canceled[/]")
-            raise typer.Exit(EXIT_CANCELED)
-    if any(state is not WorkflowState.DONE for state in states):
-        raise typer.Exit(EXIT_FAILED)
+        request = RunRequest(wf.name, rerun=template.rerun, from_jobs=template.from_jobs,
+                             workdir=template.workdir, sequential=template.sequential)
+        result = coordinator.run(request, store=store, watch=_live_display if live else None)
+        codes.append(result.exit_code)
+        if result.reused:
+            more = f" and {len(result.reused) - 20} more" if len(result.reused) > 20 else ""
+            out.print(f"reused (succeeded before, unchanged): {', '.join(result.reused[:20])}{more}")
+        view = wf.status()
+        if table if table is not None else not quiet:
+            out.print(render.status_table(view))
+        out.print(summary(view), markup=False)
+        if result.exit_code is ExitCode.CANCELED:
+            raise typer.Exit(ExitCode.CANCELED)
+    if any(code is not ExitCode.OK for code in codes):
+        raise typer.Exit(ExitCode.FAILED)
 
 
-async def _run_live(engine, *, quiet: bool) -> WorkflowState:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, engine.request_cancel)
-        except (NotImplementedError, RuntimeError):
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(engine.request_cancel))
-    if quiet or not out.is_terminal:
-        return await engine.run()
-    with Live(LiveRun(engine), console=out, refresh_per_second=4, transient=True):
-        return await engine.run()
+#: states whose jobs the summary names (skipped and canceled jobs follow from these)
+NAMED_STATES = (JobState.FAILED, JobState.TIMEOUT, JobState.LOST, JobState.UNKNOWN)
+MAX_NAMED = 20
+
+
+def summary(view: WorkflowView) -> str:
+    """One line: the workflow's state, job counts per state, the jobs that failed by state.
+
+    ``wf: failed - 3 jobs: done 1, failed 1, skipped 1; failed: b``
+    """
+    counts = ", ".join(f"{state} {n}" for state, n in sorted(view.counts().items()))
+    line = f"{view.name}: {view.state.value} - {len(view.jobs)} job{'' if len(view.jobs) == 1 else 's'}"
+    line += f": {counts}" if counts else ""
+    for state in NAMED_STATES:
+        jobs = [job.name for job in view.jobs.values() if job.state is state]
+        if jobs:
+            more = f" and {len(jobs) - MAX_NAMED} more" if len(jobs) > MAX_NAMED else ""
+            line += f"; {state.value}: {', '.join(jobs[:MAX_NAMED])}{more}"
+    return line
+
+
+def _live_display(engine: Engine) -> AbstractContextManager[object]:
+    """The live view of a run on a terminal (rich's Live, imported only for it)."""
+    from rich.live import Live
+
+    from .display import LiveRun
+
+    return Live(LiveRun(engine), console=out, refresh_per_second=4, transient=True)
 
 
 @app.command()
@@ -262,7 +279,7 @@ def _sweep_status_table(view, group: bool | None) -> Table:
 
     from ..labels import format_duration
     from ..render.table import STATE_STYLES
-    from ..sweeps import group_rows
+    from ..render.sweeps import group_rows
 
     sweeps = {name: job.spec.args["sweep"] for name, job in view.jobs.items() if job.spec.args.get("sweep")}
     if not (sweeps if group is None else group):
@@ -297,8 +314,9 @@ def expand(
     output: Output = typer.Option(Output.table, "--output", "-o", help="table, json or yaml (a loadable workflow)."),
 ) -> None:
     """Dry run: validate FILE and print its jobs with every sweep expanded; runs and stores nothing."""
-    from ..spec import load, to_document
-    from ..sweeps import expansion_rows
+    from ..load import load
+    from ..render.sweeps import expansion_rows
+    from ..spec import to_document
 
     spec = load(filename)
     if output is Output.yaml:

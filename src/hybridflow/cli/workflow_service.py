@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import config
+from ..coordinator import ExitCode
 from ..errors import HybridflowError, NotFoundError, SpecError
 from ..names import split_list
 from ..service import daemon, tokens
@@ -33,7 +34,6 @@ app = typer.Typer(no_args_is_help=True)
 out = Console(highlight=False)
 
 URL_ENV = "HYBRIDFLOW_SERVICE_URL"
-EXIT_FAILED, EXIT_CANCELED = 1, 130
 MAX_BUNDLE = 16 << 20
 
 
@@ -157,13 +157,21 @@ def list_(url: str = UrlOption, token: str = TokenOption) -> None:
 def run(
     name: str = typer.Argument(..., help="Workflow name."),
     sequential: bool = typer.Option(False, "--sequential", help="One job at a time, in topological order."),
+    rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Run only failed/skipped/canceled jobs and their dependents."),
+    from_job: str = typer.Option(None, "--from", help="Run these job(s) and everything after them again."),
+    force: bool = typer.Option(False, "--force", help="Run every job again, even unchanged successful ones."),
     wait: bool = typer.Option(False, "--wait", "-w", help="Wait for the end; exit 1 if a job failed, 130 if canceled."),
     url: str = UrlOption,
     token: str = TokenOption,
 ) -> None:
-    """Start a run on the service (a coordinator that outlives the service)."""
+    """Start a run on the service (a coordinator that outlives the service), with the
+    options of 'hflow workflow run'."""
+    if rerun_failed and force:
+        raise SpecError("use only one of --rerun-failed, --from and --force")
+    options = {"sequential": sequential, "rerun": "force" if force else "failed" if rerun_failed else "default",
+               "from_jobs": split_list(from_job) if from_job else []}
     client = Client(url, token)
-    started = client.request("POST", f"/workflows/{name}/run", json={"sequential": sequential}).json()
+    started = client.request("POST", f"/workflows/{name}/run", json=options).json()
     out.print(f"workflow [bold]{name}[/]: {'running' if started['running'] else 'ran'} (coordinator pid {started['pid']})")
     if not wait:
         return
@@ -174,9 +182,9 @@ def run(
     sys.stdout.write(client.request("GET", f"/workflows/{name}/status", params=table).text)
     final = client.request("GET", f"/workflows/{name}", params=fresh).json()["state"]
     if final == "canceled":
-        raise typer.Exit(EXIT_CANCELED)
+        raise typer.Exit(ExitCode.CANCELED)
     if final != "done":
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command()

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+from ..errors import HostError
+from ..hostconfig import HostConfig
 from ..spec import JobSpec
-from ..states import JobState
+from ..states import JobState, Observation
+
+__all__ = ["Capabilities", "Host", "HostConfig", "Observation", "StagedJob", "Submission", "gather_limited",
+           "guard_batch"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,30 +63,17 @@ class Submission:
 
 
 @dataclass(frozen=True, slots=True)
-class Observation:
-    """A fact seen on a host about one attempt."""
+class Capabilities:
+    """What a host kind can do, as far as the engine needs to know."""
 
-    state: JobState
-    exit_code: int | None = None
-    message: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HostConfig:
-    """Connection and policy settings of one named host (see ``hybridflow.config``)."""
-
-    name: str = "localhost"
-    kind: str | None = None
-    address: str | None = None
-    port: int | None = None
-    user: str | None = None
-    identity: str | None = None
-    known_hosts: str | None = None
-    insecure_host_key: bool = False
-    max_parallel: int | None = None
-    python: str | None = None
-    workdir: str | None = None  # root of remote run directories
-    options: Mapping[str, Any] = field(default_factory=dict)  # kind-specific (slurm: partition...)
+    #: the state of an attempt right after a successful submit (batch kinds: PENDING)
+    submitted_state: JobState = JobState.RUNNING
+    #: the host's own scheduler enforces a job's ``timeout`` (the engine leaves it to it)
+    enforces_time_limit: bool = False
+    #: attempts run outside this coordinator's machine or process tree (another host, a
+    #: batch system): their records are committed durably (``synchronous=FULL``), so that
+    #: an attempt that may run is never forgotten after a power loss of the laptop
+    external: bool = True
 
 
 class Host(ABC):
@@ -93,10 +87,10 @@ class Host(ABC):
     kind: ClassVar[str]
     #: seconds between polls when nothing notifies; the scheduler may back off further
     poll_interval: float = 2.0
-    #: the state of an attempt right after a successful submit (batch kinds: PENDING)
-    submitted_state: ClassVar[JobState] = JobState.RUNNING
-    #: True when the host's own scheduler enforces a job's ``timeout`` (Slurm ``--time``)
-    enforces_time_limit: ClassVar[bool] = False
+    #: seconds between reads of a running attempt's log (progress), whatever the polling
+    log_interval: float = 0.5
+    #: what this kind can do (the engine asks this, never the kind's name)
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init__(self, config: HostConfig, notify: Callable[[], None] | None = None) -> None:
         self.config = config
@@ -107,6 +101,10 @@ class Host(ABC):
     def max_parallel(self) -> int:
         """How many attempts may be active on this host at once."""
         return self.config.max_parallel or 100
+
+    def submission(self, job: StagedJob, native_id: str | None) -> Submission:
+        """The submission of ``job`` on this host under ``native_id``."""
+        return Submission(job.job, job.attempt, job.token, self.name, native_id, job.workdir, job.stem)
 
     def run_dir(self, workflow: str, local_run_dir: Path) -> str:
         """The run directory on this host for a run whose local directory is given."""
@@ -169,3 +167,18 @@ async def gather_limited(coros: Sequence[Any], limit: int = 16) -> list[Any]:
             return await coro
 
     return list(await asyncio.gather(*(one(c) for c in coros)))
+
+
+async def guard_batch(coro: Awaitable[T], size: int) -> T:
+    """Await ``coro``; a permanent HostError in a batch of several becomes transient.
+
+    The engine fails every job of a batch on a permanent error, but only the job at fault
+    should fail: a transient error makes it look each one up (``recover``) and retry them
+    one by one, so the faulty job fails alone.
+    """
+    try:
+        return await coro
+    except HostError as exc:
+        if exc.transient or size <= 1:
+            raise
+        raise HostError(f"{exc} (batch of {size}: retrying one by one)", transient=True) from exc

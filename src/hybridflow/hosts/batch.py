@@ -1,8 +1,10 @@
 """Batch-scheduler kinds (Slurm, LSF): the shared submit/poll/cancel/recover logic.
 
-A :class:`BatchHost` stages the wrapper like the ``ssh`` kind (through a local or SSH
-:class:`~hybridflow.hosts.shell.Shell`), then hands it to the batch system with a job name
-equal to the attempt's token. Subclasses are argv builders and output parsers only.
+A :class:`BatchHost` stages the wrapper with its
+:class:`~hybridflow.hosts.remote.RunDirectory` (through a local or SSH
+:class:`~hybridflow.hosts.shell.Shell`, as the ``ssh`` kind does), then hands it to the
+batch system with a job name equal to the attempt's token. Subclasses are argv builders
+and output parsers only.
 
 Politeness contract, whatever the number of jobs:
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import abstractmethod
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +35,9 @@ from typing import Any
 from ..errors import HostError
 from ..states import JobState
 from . import staging
-from .base import Observation, StagedJob, Submission
-from .shell import CommandResult, LocalShell, Shell, ssh_pool
-from .ssh import ShellHost
+from .base import Capabilities, Host, HostConfig, Observation, StagedJob, Submission, guard_batch
+from .remote import RunDirectory, stage_record
+from .shell import CommandResult, Shell
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +73,10 @@ class Record:
         return self.state.is_terminal
 
 
-class BatchHost(ShellHost):
+class BatchHost(Host):
     """A batch system reached through a local shell (no ``address``) or over SSH."""
 
-    submitted_state = JobState.PENDING
+    capabilities = Capabilities(submitted_state=JobState.PENDING)
     poll_interval = 5.0
     #: the least and most time between two status queries of one host
     min_gap = 1.0
@@ -83,8 +86,14 @@ class BatchHost(ShellHost):
     plain_states: frozenset[str] = frozenset()
     normal_ends: frozenset[str] = frozenset()
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, config: HostConfig, notify: Callable[[], None] | None = None, *, shell: Shell | None = None
+    ) -> None:
+        super().__init__(config, notify)
+        self.files = RunDirectory(config, self.kind, shell)
+        #: commands sent and calls served, by name (for tests and benchmarks)
+        self.stats: Counter[str] = Counter()
+        self.poll_interval = float(config.options.get("poll_interval", type(self).poll_interval))
         self._last_query = 0.0
         self._by_name: tuple[float, dict[str, Record]] | None = None
         self._first_seen: dict[str, float] = {}
@@ -105,14 +114,12 @@ class BatchHost(ShellHost):
             lines += directives(text, prefix)
         return lines + options(job.spec.args)
 
-    # -- transport -------------------------------------------------------------------------
+    @property
+    def shell(self) -> Shell:
+        return self.files.shell
 
-    def open_shell(self) -> Shell:
-        return ssh_pool.acquire(self.config) if self.config.address else LocalShell()
-
-    async def release_shell(self, shell: Shell) -> None:
-        if self.config.address:
-            await ssh_pool.release(shell)  # type: ignore[arg-type]
+    async def close(self) -> None:
+        await self.files.close()
 
     @property
     def max_parallel(self) -> int:
@@ -121,7 +128,7 @@ class BatchHost(ShellHost):
     def run_dir(self, workflow: str, local_run_dir: Path) -> str:
         if not self.config.address and not self.config.workdir:
             return str(local_run_dir)  # the batch system shares this machine's filesystem
-        return super().run_dir(workflow, local_run_dir)
+        return self.files.root(workflow, "~/.hybridflow/runs")
 
     async def _run(self, name: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:
         self.stats[name] += 1
@@ -163,18 +170,28 @@ class BatchHost(ShellHost):
 
     # -- the interface ---------------------------------------------------------------------
 
+    async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
+        return await self.files.read_log(sub, offset, limit)
+
+    async def finish(self, sub: Submission, obs: Observation) -> Observation:
+        return await self.files.finish(sub, obs)
+
     def header(self, job: StagedJob, workdir: str) -> list[str]:
-        return [*self.directives(job, workdir), self.stage_record(job)]
+        """Directives and the stage record; HostError when a directive would not be one line
+        (a split ``--job-name`` would lose the token that prevents double submission)."""
+        lines = self.directives(job, workdir)
+        for line in lines:
+            if "\n" in line or "\r" in line:
+                raise HostError(f"job '{job.job}': directive {line.splitlines()[0]!r} must be one line")
+        return [*lines, stage_record(job)]
 
     async def submit(self, jobs: Sequence[StagedJob]) -> list[Submission]:
-        from .ssh import guard_batch
-
-        prepared = await guard_batch(self._prepare(jobs), len(jobs))
+        prepared = await guard_batch(self.files.prepare(list(jobs), self.header), len(jobs))
         subs: list[Submission] = []
         errors: list[HostError] = []
         for item in prepared:
             try:
-                subs.append(self._submission(item.job, await self._submit_one(item)))
+                subs.append(self.submission(item.job, await self._submit_one(item)))
             except HostError as exc:
                 log.warning("%s: submit of %s failed: %s", self.name, item.job.job, exc)
                 errors.append(exc)
@@ -231,7 +248,7 @@ class BatchHost(ShellHost):
     async def _exit_files(self, subs: Sequence[Submission]) -> dict[str, str]:
         if not subs:
             return {}
-        items = [(await self.shell.resolve(s.workdir), s.stem, "-") for s in subs]
+        items = [(await self.shell.resolve(s.workdir), s.stem, "-", s.token) for s in subs]
         self.stats["probe"] += 1
         words = await staging.probe(self.shell, items)
         return {s.token: value for s, (word, value) in zip(subs, words) if word == "exit"}
@@ -272,15 +289,15 @@ class BatchHost(ShellHost):
 
     async def recover(self, job: StagedJob) -> Submission | None:
         """The attempt if the batch system (queue, accounting) or its files know it."""
-        self._jobs[job.token] = (job.spec, job.local_run_dir)
+        self.files.remember(job)
         found = await self._lookup(job.token)
         if found is not None:
-            return self._submission(job, found.native_id)
+            return self.submission(job, found.native_id)
         workdir = await self.shell.resolve(job.workdir)
-        if job.token in await self._wrapper_text(workdir, job.stem):
-            (word, _), = await staging.probe(self.shell, [(workdir, job.stem, "-")])
+        if job.token in await self.files.wrapper_text(workdir, job.stem):
+            (word, _), = await staging.probe(self.shell, [(workdir, job.stem, "-", job.token)])
             if word == "exit":  # ran and left the queue: report it from its exit file
-                return self._submission(job, None)
+                return self.submission(job, None)
         return None
 
     async def _lookup(self, token: str, *, fresh: bool = False) -> Record | None:

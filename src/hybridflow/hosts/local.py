@@ -11,6 +11,7 @@ scheduler. Logs, exit codes and PIDs are plain files in the run directory.
 from __future__ import annotations
 
 import asyncio
+import glob as globmod
 import logging
 import os
 import shutil
@@ -26,8 +27,9 @@ import psutil
 
 from ..errors import HostError
 from ..states import JobState
-from . import wrapper
-from .base import Host, HostConfig, Observation, StagedJob, Submission
+from . import staging, wrapper
+from .attempt import AttemptFiles, parse_exit, parse_stamped
+from .base import Capabilities, Host, HostConfig, Observation, StagedJob, Submission
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,13 @@ def _carries(pid: int | None, token: str) -> bool:
     return alive and len(cmdline) > 2 and token in cmdline[2]
 
 
-def read_exit(path: str) -> int | None:
+def read_stamped(path: str) -> str:
+    """The text of a small attempt file, empty when it does not exist (yet)."""
     try:
-        with open(path) as handle:
-            return wrapper.parse_exit(handle.read())
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(256)
     except FileNotFoundError:
-        return None
+        return ""
 
 
 class _Child:
@@ -119,14 +122,15 @@ class LocalHost(Host):
     """Runs attempts on this machine; one instance serves a whole run."""
 
     kind = "local"
+    capabilities = Capabilities(external=False)
     poll_interval = 1.0  # only used for processes re-attached without a pidfd
 
     def __init__(self, config: HostConfig, notify: Callable[[], None] | None = None) -> None:
         super().__init__(config, notify)
         self._children: dict[str, _Child] = {}
         self._canceled: set[str] = set()
+        self._outputs: dict[str, list[str]] = {}  # token -> stage_out patterns to check
         self._env = dict(os.environ)  # the run's environment, converted once
-        self._made_dirs: set[str] = set()
         self._max_parallel = config.max_parallel or os.cpu_count() or 1
         self._runner = str(Path(wrapper.__file__).parent / "templates" / wrapper.NOTEBOOK_RUNNER)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -148,23 +152,24 @@ class LocalHost(Host):
     def _start(self, job: StagedJob) -> Submission:
         workdir = job.workdir
         payload, venv = self._payload(job)
-        text = wrapper.render(job, payload, workdir=workdir, venv=venv, write_pid=False)
+        text = wrapper.render(job, payload, workdir=workdir, venv=venv)
+        files = AttemptFiles(workdir, job.stem)
         try:
-            if workdir not in self._made_dirs:
-                os.makedirs(workdir, exist_ok=True)
-                self._made_dirs.add(workdir)
-            try:  # an exit file left by an earlier run must not pass for this attempt's
-                os.unlink(os.path.join(workdir, f"{job.stem}.exit"))
-            except FileNotFoundError:
-                pass
+            os.makedirs(workdir, exist_ok=True)  # every attempt: the directory may have been deleted
+            for stale in (files.exit, files.pid):  # token-bound anyway; do not leave them about
+                try:
+                    os.unlink(stale)
+                except FileNotFoundError:
+                    pass
             # the wrapper text goes on the command line: no file to create, and the token in
             # it lets recover() find the process after a crash
             child = _Child.spawn(["bash", "-c", text, f"hflow-{job.job}"], workdir, self._env)
         except OSError as exc:
             raise HostError(f"job '{job.job}': cannot start: {exc}") from exc
         self._children[job.token] = child
+        self._remember_outputs(job)
         self._watch(child.pid, job.token, child)
-        return Submission(job.job, job.attempt, job.token, self.name, str(child.pid), job.workdir, job.stem)
+        return self.submission(job, str(child.pid))
 
     def _watch(self, pid: int, token: str, child: _Child | None) -> None:
         """Call :attr:`notify` when ``pid`` exits, without polling."""
@@ -203,7 +208,7 @@ class LocalHost(Host):
         elif _carries(_pid(sub.native_id), sub.token):
             return Observation(JobState.RUNNING)
         self._children.pop(sub.token, None)
-        code = read_exit(os.path.join(sub.workdir, f"{sub.stem}.exit"))
+        code = parse_exit(read_stamped(AttemptFiles(sub.workdir, sub.stem).exit), sub.token)
         if sub.token in self._canceled:
             return Observation(JobState.CANCELED, code)
         if code is None:
@@ -213,19 +218,42 @@ class LocalHost(Host):
     async def recover(self, job: StagedJob) -> Submission | None:
         """Find an attempt by its token in the command lines of running processes.
 
-        Returns None (never started) when no process carries the token and the attempt
-        left no files; a submission without native id when it left files but is gone
-        (``poll`` then reads its exit file, or reports it lost).
+        Returns None (never started) when no process carries the token and no pid or exit
+        file carries it either; a submission without native id when such a file exists but
+        the process is gone (``poll`` then reads its exit file, or reports it lost). Files of
+        another attempt with the same stem are not evidence (:mod:`.attempt`).
         """
         self._loop = asyncio.get_running_loop()
+        self._remember_outputs(job)
         for proc in psutil.process_iter(["cmdline"]):
             cmdline = proc.info["cmdline"] or []
             if len(cmdline) > 2 and cmdline[0].endswith("bash") and job.token in cmdline[2]:
-                return Submission(job.job, job.attempt, job.token, self.name, str(proc.pid), job.workdir, job.stem)
-        workdir = Path(job.workdir)
-        if (workdir / f"{job.stem}.exit").exists() or (workdir / f"{job.stem}.log").exists():
-            return Submission(job.job, job.attempt, job.token, self.name, None, job.workdir, job.stem)
+                return self.submission(job, str(proc.pid))
+        files = AttemptFiles(job.workdir, job.stem)
+        if any(parse_stamped(read_stamped(path), job.token) is not None for path in (files.exit, files.pid)):
+            return self.submission(job, None)
         return None
+
+    def _remember_outputs(self, job: StagedJob) -> None:
+        try:
+            outputs = staging.stage_list(job.spec, "stage_out")
+        except ValueError:
+            outputs = []
+        if outputs:
+            self._outputs[job.token] = outputs
+
+    async def finish(self, sub: Submission, obs: Observation) -> Observation:
+        """A job that succeeded without writing a ``stage_out`` file fails, naming it (as on
+        SSH); the files are already in the run directory, nothing is copied."""
+        outputs = self._outputs.pop(sub.token, [])
+        if obs.state is not JobState.DONE:
+            return obs
+        for pattern in outputs:
+            if not globmod.glob(pattern, root_dir=sub.workdir):
+                message = f"stage_out file '{pattern}' missing in {sub.workdir}"
+                log.warning("job %s: %s", sub.job, message)
+                return Observation(JobState.FAILED, obs.exit_code, message)
+        return obs
 
     def reattach(self, sub: Submission) -> None:
         """Watch an attempt started by an earlier coordinator."""
@@ -294,7 +322,7 @@ class LocalHost(Host):
             child.poll()
 
     async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
-        path = os.path.join(sub.workdir, f"{sub.stem}.log")
+        path = AttemptFiles(sub.workdir, sub.stem).log
         try:
             with open(path, "rb") as handle:
                 handle.seek(offset)

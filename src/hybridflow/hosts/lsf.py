@@ -22,7 +22,7 @@ from ..states import JobState
 from .base import StagedJob
 from .batch import BatchHost, Record, directives
 from .shell import CommandResult
-from .staging import files
+from .attempt import AttemptFiles
 
 BJOBS_FORMAT = "jobid stat exit_code job_name pend_reason delimiter='|'"
 
@@ -108,7 +108,7 @@ class LsfHost(BatchHost):
 
     def directives(self, job: StagedJob, workdir: str) -> list[str]:
         lines = self.node_directives(job, option_lines, "#BSUB")
-        out = files(workdir, job.stem)["log"].removesuffix(".log") + ".lsf.out"
+        out = AttemptFiles(workdir, job.stem).batch_output("lsf")
         return [*lines, f"#BSUB -J {self.job_name(job.token)}", f"#BSUB -o {out}", f"#BSUB -cwd {workdir}"]
 
     def submit_argv(self, wrapper: str) -> list[str]:

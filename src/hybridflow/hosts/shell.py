@@ -227,6 +227,39 @@ class LocalShell(Shell):
         return sorted(globmod.glob(pattern, root_dir=directory))
 
 
+def wsl_argv(argv: Sequence[str], *, distro: str | None, user: str | None = None, exe: str = "wsl.exe") -> list[str]:
+    """The Windows-side argv that runs ``argv`` inside a WSL distribution (``--exec``: no
+    Linux shell parses a line, so arguments need no quoting)."""
+    command = [exe]
+    if distro:
+        command += ["-d", distro]
+    if user:
+        command += ["-u", user]
+    return [*command, "--exec", *argv]
+
+
+class WslShell(Shell):
+    """Commands and files inside one WSL distribution, through ``wsl.exe`` (files move with
+    ``cat``/``tail`` through the same command: no SFTP)."""
+
+    def __init__(self, distro: str | None, *, user: str | None = None, exe: str = "wsl.exe") -> None:
+        super().__init__()
+        self.distro = distro
+        self.user = user
+        self.exe = exe
+        self.label = f"wsl:{distro or 'default'}"
+        self._local = LocalShell()
+
+    def argv(self, argv: Sequence[str]) -> list[str]:
+        return wsl_argv(argv, distro=self.distro, user=self.user, exe=self.exe)
+
+    async def run(
+        self, argv: Sequence[str], *, input: bytes | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> CommandResult:
+        result = await self._local.run(self.argv(argv), input=input, timeout=timeout)
+        return CommandResult(tuple(argv), result.returncode, result.stdout, result.stderr)
+
+
 class SshShell(Shell):
     """One asyncssh connection to one host, shared by commands and SFTP, for a whole run.
 
@@ -471,3 +504,24 @@ class _Pool:
 
 
 ssh_pool = _Pool()
+
+
+def shell_for(config: HostConfig, kind: str) -> Shell:
+    """The transport to the host ``config`` describes: inside WSL for the ``wsl`` kind, the
+    shared SSH connection when it has an address, else this machine. Call from the event
+    loop that will use it; give it back with :func:`release_shell`."""
+    if kind == "wsl":
+        name = None if config.name in ("localhost", "local") else config.name
+        distro = config.options.get("distro") or name
+        return WslShell(distro, user=config.user, exe=str(config.options.get("wsl_exe", "wsl.exe")))
+    if config.address:
+        return ssh_pool.acquire(config)
+    return LocalShell()
+
+
+async def release_shell(shell: Shell) -> None:
+    """Give back a shell from :func:`shell_for` (an SSH connection closes with its last user)."""
+    if isinstance(shell, SshShell):
+        await ssh_pool.release(shell)
+    else:
+        await shell.close()

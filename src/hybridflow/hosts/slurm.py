@@ -30,7 +30,7 @@ from ..states import JobState
 from .base import StagedJob
 from .batch import BatchHost, Record, directives
 from .shell import CommandResult
-from .staging import files
+from .attempt import AttemptFiles
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ class SlurmHost(BatchHost):
             except SpecError as exc:
                 raise HostError(f"job '{job.job}': {exc}") from None
             lines.append(f"#SBATCH --time={minutes}")
-        out = files(workdir, job.stem)["log"].removesuffix(".log") + ".slurm.out"
+        out = AttemptFiles(workdir, job.stem).batch_output("slurm")
         lines += [
             f"#SBATCH --job-name={self.job_name(job.token)}",
             f"#SBATCH --output={out}",

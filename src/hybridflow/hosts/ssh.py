@@ -1,10 +1,11 @@
 """The ``ssh`` kind: the wrapper runs detached on another machine, over one connection.
 
-:class:`ShellHost` holds the logic for any host reached through a
+:class:`ProcessHost` holds the logic for any host reached through a
 :class:`~hybridflow.hosts.shell.Shell` where attempts run as detached process groups
-(``setsid nohup bash WRAPPER &``): staging, start, poll, cancel, logs, recovery and
-stage-out. :class:`SshHost` is that logic over the host's one shared
-:class:`~hybridflow.hosts.shell.SshShell`; the ``wsl`` kind reuses it over ``wsl.exe``.
+(``setsid nohup bash WRAPPER &``): start, poll, cancel and recovery; staging, logs and
+stage-out are its :class:`~hybridflow.hosts.remote.RunDirectory`'s. :class:`SshHost` is
+that logic over the host's one shared :class:`~hybridflow.hosts.shell.SshShell`; the
+``wsl`` kind is the same over ``wsl.exe`` (:func:`~hybridflow.hosts.shell.shell_for`).
 
 Round trips per call, whatever the number of jobs: ``submit`` = SFTP writes + one command;
 ``poll`` = one command; ``cancel`` = one command; ``read_log`` = one SFTP read.
@@ -16,19 +17,18 @@ host without writing its exit file is ``lost``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from ..errors import HostError
-from ..spec import JobSpec
 from ..states import JobState
 from . import staging
-from .base import Host, HostConfig, Observation, StagedJob, Submission
-from .shell import Shell, ssh_pool
+from .attempt import parse_stamped
+from .base import Host, HostConfig, Observation, StagedJob, Submission, guard_batch
+from .remote import RunDirectory, stage_record
+from .shell import Shell
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ pids=
 while [ "$#" -ge 3 ]; do
   d=$1 s=$2 p=$3; shift 3
   : > "$d/$s.cancel"
-  [ -n "$p" ] || p=$(cat "$d/$s.pid" 2>/dev/null)
+  [ -n "$p" ] || read -r p _ < "$d/$s.pid" 2>/dev/null
   [ -n "$p" ] || continue
   if [ -r "/proc/$p/cmdline" ]; then
     case "$(tr '\0' ' ' < "/proc/$p/cmdline")" in *"$s.hflow.sh"*) ;; *) continue ;; esac
@@ -70,88 +70,50 @@ for p in $pids; do kill -KILL -- "-$p" 2>/dev/null; done
 exit 0
 """
 
-STAGE_MARK = "# hflow-stage: "
-
-
-class ShellHost(Host):
+class ProcessHost(Host):
     """Attempts as detached wrapper processes on a host reached through a :class:`Shell`.
 
-    Subclasses choose the transport (:meth:`open_shell`). ``native_id`` is the wrapper's
-    PID, which is also its process group (it is a session leader).
+    ``shell`` is the transport (default: :func:`~hybridflow.hosts.shell.shell_for` the
+    config). ``native_id`` is the wrapper's PID, which is also its process group (it is a
+    session leader).
     """
 
     kind = "ssh"
     poll_interval = 2.0
+    log_interval = 2.0  # one SFTP read per running job
     default_root = "~/.hybridflow/runs"
 
     def __init__(
         self, config: HostConfig, notify: Callable[[], None] | None = None, *, shell: Shell | None = None
     ) -> None:
         super().__init__(config, notify)
-        self._shell = shell
-        self._own_shell = shell is None
-        self._jobs: dict[str, tuple[JobSpec, Path]] = {}  # token -> (spec, local run dir)
+        self.files = RunDirectory(config, self.kind, shell)
         #: commands sent and calls served, by name (for tests and benchmarks)
         self.stats: Counter[str] = Counter()
         self.poll_interval = float(config.options.get("poll_interval", type(self).poll_interval))
 
-    # -- transport -------------------------------------------------------------------------
-
-    def open_shell(self) -> Shell:
-        """The transport for this host (called once, from the event loop)."""
-        return ssh_pool.acquire(self.config)
-
     @property
     def shell(self) -> Shell:
-        if self._shell is None:
-            self._shell = self.open_shell()
-        return self._shell
+        return self.files.shell
 
     async def close(self) -> None:
-        shell, self._shell = self._shell, None
-        if shell is not None and self._own_shell:
-            await self.release_shell(shell)
-
-    async def release_shell(self, shell: Shell) -> None:
-        await ssh_pool.release(shell)  # type: ignore[arg-type]
-
-    # -- settings --------------------------------------------------------------------------
-
-    @property
-    def python(self) -> str:
-        return self.config.python or "python3"
+        await self.files.close()
 
     @property
     def max_parallel(self) -> int:
         return self.config.max_parallel or 32
 
     def run_dir(self, workflow: str, local_run_dir: Path) -> str:
-        root = (self.config.workdir or self.default_root).rstrip("/")
-        return f"{root}/{workflow}"
+        return self.files.root(workflow, self.default_root)
 
     def header(self, job: StagedJob, workdir: str) -> list[str]:
         """Lines after the shebang of the wrapper: the stage-out record for restarts."""
-        return [self.stage_record(job)]
-
-    @staticmethod
-    def stage_record(job: StagedJob) -> str:
-        """A comment line that lets a restarted coordinator stage out without the spec."""
-        out = staging.stage_list(job.spec, "stage_out")
-        return STAGE_MARK + json.dumps({"stage_out": out, "local_run_dir": str(job.local_run_dir)})
+        return [stage_record(job)]
 
     # -- the interface ---------------------------------------------------------------------
 
-    async def _prepare(self, jobs: Sequence[StagedJob]) -> list[staging.Prepared]:
-        shell = self.shell
-        if any(job.spec.venv for job in jobs):
-            resolved = {job.spec.venv: await shell.resolve(job.spec.venv) for job in jobs if job.spec.venv}
-            jobs = [_with_venv(job, resolved[job.spec.venv]) if job.spec.venv else job for job in jobs]
-        for job in jobs:
-            self._jobs[job.token] = (job.spec, job.local_run_dir)
-        return await staging.prepare(shell, jobs, python=self.python, header=self.header)
-
     async def submit(self, jobs: Sequence[StagedJob]) -> list[Submission]:
-        prepared = await guard_batch(self._prepare(jobs), len(jobs))
+        prepared = await guard_batch(self.files.prepare(list(jobs), self.header), len(jobs))
         argv = ["bash", "-c", LAUNCH, "hflow-launch"]
         for item in prepared:
             argv += [item.workdir, item.job.stem]
@@ -169,13 +131,10 @@ class ShellHost(Host):
                 transient=len(prepared) > 1 or bool(pids),
             )
         log.info("%s: started %d job(s)", self.name, len(prepared))
-        return [self._submission(p.job, pids[i]) for i, p in enumerate(prepared)]
-
-    def _submission(self, job: StagedJob, native_id: str | None) -> Submission:
-        return Submission(job.job, job.attempt, job.token, self.name, native_id, job.workdir, job.stem)
+        return [self.submission(p.job, pids[i]) for i, p in enumerate(prepared)]
 
     async def poll(self, subs: Sequence[Submission]) -> dict[str, Observation]:
-        items = [(await self.shell.resolve(s.workdir), s.stem, s.native_id or "") for s in subs]
+        items = [(await self.shell.resolve(s.workdir), s.stem, s.native_id or "", s.token) for s in subs]
         self.stats["poll"] += 1
         self.stats["probe"] += 1
         found = await staging.probe(self.shell, items)
@@ -205,91 +164,36 @@ class ShellHost(Host):
             raise HostError(f"{self.name}: cancel failed: {result.err}")
 
     async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
-        path = staging.files(await self.shell.resolve(sub.workdir), sub.stem)["log"]
-        data = await self.shell.read_bytes(path, offset, limit)
-        if not data:
-            return b"", offset
-        return data, offset + len(data)
+        return await self.files.read_log(sub, offset, limit)
 
     async def recover(self, job: StagedJob) -> Submission | None:
-        """Started iff its wrapper carries this token and a pid or exit file exists.
+        """Started iff its wrapper carries this token and a pid or exit file of it exists.
 
-        Stale files of an earlier attempt with the same stem were deleted before the
-        wrapper was written, so they cannot pass for this attempt's. A wrapper written
-        but not yet running gets one second of grace.
+        Pid and exit files count only when they carry this token, so files of an earlier
+        attempt with the same stem cannot pass for this attempt's (they are also deleted
+        before the wrapper is written). A wrapper written but not yet running gets one
+        second of grace.
         """
-        self._jobs[job.token] = (job.spec, job.local_run_dir)
-        workdir = await self.shell.resolve(job.workdir)
-        if job.token not in await self._wrapper_text(workdir, job.stem):
+        self.files.remember(job)
+        files = await self.files.files(job.workdir, job.stem)
+        if job.token not in await self.files.wrapper_text(files.workdir, job.stem):
             return None
         for attempt in range(2):
-            (word, value), = await staging.probe(self.shell, [(workdir, job.stem, "")])
+            (word, value), = await staging.probe(self.shell, [(files.workdir, job.stem, "", job.token)])
             if word in ("run", "gone"):
-                return self._submission(job, value)
+                return self.submission(job, value)
             if word in ("exit", "cancel"):
-                pid = await self.shell.read_bytes(staging.files(workdir, job.stem)["pid"])
-                return self._submission(job, pid.decode().strip() if pid else None)
+                pid = await self.shell.read_bytes(files.pid)
+                return self.submission(job, parse_stamped(pid.decode("utf-8", "replace"), job.token) if pid else None)
             if attempt == 0:
                 await asyncio.sleep(1.0)
         return None
 
-    async def _wrapper_text(self, workdir: str, stem: str) -> str:
-        text = await self.shell.read_bytes(staging.files(workdir, stem)["hflow.sh"], 0, 8192)
-        return (text or b"").decode("utf-8", "replace")
-
     async def finish(self, sub: Submission, obs: Observation) -> Observation:
-        if obs.state is not JobState.DONE:
-            return obs
-        workdir = await self.shell.resolve(sub.workdir)
-        known = self._jobs.get(sub.token)
-        if known is not None:
-            spec, local_run_dir = known
-            if not spec.args.get("stage_out"):
-                return obs
-        else:  # attempt started by an earlier coordinator: read its record in the wrapper
-            record = await self._stage_record(workdir, sub.stem)
-            if record is None or not record["stage_out"]:
-                return obs
-            spec = JobSpec(name=sub.job, args={"stage_out": record["stage_out"]})
-            local_run_dir = Path(record["local_run_dir"])
-        return await staging.stage_out(self.shell, spec, sub, workdir, local_run_dir, obs)
-
-    async def _stage_record(self, workdir: str, stem: str) -> dict[str, Any] | None:
-        text = await self._wrapper_text(workdir, stem)
-        for line in text.splitlines():
-            if line.startswith(STAGE_MARK):
-                try:
-                    record = json.loads(line[len(STAGE_MARK):])
-                except ValueError:
-                    return None
-                return record if isinstance(record, dict) else None
-        return None
+        return await self.files.finish(sub, obs)
 
 
-class SshHost(ShellHost):
+class SshHost(ProcessHost):
     """Jobs on a machine reached over SSH; all hosts naming it share one connection."""
 
     kind = "ssh"
-
-
-def _with_venv(job: StagedJob, venv: str) -> StagedJob:
-    spec = JobSpec(**{**{n: getattr(job.spec, n) for n in JobSpec.__slots__}, "venv": venv})
-    values = {n: getattr(job, n) for n in StagedJob.__slots__}
-    values["spec"] = spec
-    return StagedJob(**values)
-
-
-async def guard_batch(coro: Any, size: int) -> Any:
-    """Await ``coro``; a permanent HostError in a batch of several becomes transient.
-
-    The scheduler fails every job of a batch on a permanent error, but only the job at
-    fault should fail: a transient error makes it look each one up (``recover``) and retry
-    them one by one, so the faulty job fails alone.
-    """
-    try:
-        return await coro
-    except HostError as exc:
-        if exc.transient or size <= 1:
-            raise
-        raise HostError(f"{exc} (batch of {size}: retrying one by one)", transient=True) from exc
-

@@ -3,9 +3,8 @@
 Shared by every kind that runs the wrapper somewhere else than the coordinator's process
 (ssh, slurm, lsf, wsl). Layout of a run directory on a host::
 
-    WORKDIR/{stem}.hflow.sh   the rendered wrapper      WORKDIR/{stem}.log   stdout+stderr
-    WORKDIR/{stem}.pid        written by the wrapper    WORKDIR/{stem}.exit  exit status
-    WORKDIR/{stem}.cancel     written by cancel         WORKDIR/.hflow/      notebook runner
+    WORKDIR/{stem}.*          the attempt's files (:class:`.attempt.AttemptFiles`)
+    WORKDIR/.hflow/           notebook runner
     WORKDIR/<script path>     the job's script, at its path relative to the workflow
 
 ``stage_in``/``stage_out`` node keys are lists (or one string) of paths relative to the
@@ -25,6 +24,7 @@ from ..errors import HostError
 from ..spec import JobSpec
 from ..states import JobState
 from . import wrapper
+from .attempt import AttemptFiles
 from .base import Observation, StagedJob, Submission, gather_limited
 from .shell import Shell
 
@@ -61,12 +61,6 @@ def script_target(spec: JobSpec) -> str | None:
     return str(path)
 
 
-def files(workdir: str, stem: str) -> dict[str, str]:
-    """Absolute paths of an attempt's files on its host."""
-    base = PurePosixPath(workdir)
-    return {ext: str(base / f"{stem}.{ext}") for ext in ("hflow.sh", "log", "pid", "exit", "cancel")}
-
-
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A staged attempt: its absolute run directory and wrapper path on the host."""
@@ -92,7 +86,7 @@ async def prepare(
     for absolute in set(workdirs.values()):
         await shell.makedirs(absolute)
     # files of an earlier attempt with the same stem would pass for this one's
-    stale = [files(workdirs[j.workdir], j.stem)[ext] for j in jobs for ext in ("exit", "pid", "cancel", "log", "hflow.sh")]
+    stale = [path for j in jobs for path in AttemptFiles(workdirs[j.workdir], j.stem).stale]
     await shell.remove(stale)
     started: dict[str, asyncio.Task[Any]] = {}
 
@@ -123,7 +117,7 @@ async def prepare(
         payload = wrapper.payload_argv(job, script, interpreter, runner)
         lines = list(header(job, workdir)) if header else []
         text = wrapper.render(job, payload, workdir=workdir, venv=job.spec.venv, header=lines)
-        path = files(workdir, job.stem)["hflow.sh"]
+        path = AttemptFiles(workdir, job.stem).wrapper
         await shell.write_bytes(path, text.encode(), 0o755)
         return Prepared(job, workdir, path)
 
@@ -131,22 +125,50 @@ async def prepare(
 
 
 async def stage_in(shell: Shell, job: StagedJob, workdir: str) -> None:
-    """Copy the job's ``stage_in`` files from the coordinator's run directory."""
+    """Copy the job's ``stage_in`` files from the coordinator's run directory.
+
+    Only regular files inside that directory are copied (directories file by file): a
+    symbolic link is refused, naming it, unless the job sets ``stage_follow_links: true``,
+    so that a link in the run directory cannot carry ``/etc/passwd`` to another host.
+    """
     try:
         patterns = stage_list(job.spec, "stage_in")
     except ValueError as exc:
         raise HostError(f"job '{job.job}': stage_in {exc}") from None
+    follow = job.spec.args.get("stage_follow_links") is True
+    root = job.local_run_dir.resolve()
     for pattern in patterns:
         matches = sorted(job.local_run_dir.glob(pattern))
         if not matches:
             raise HostError(f"job '{job.job}': stage_in file '{pattern}' not found in {job.local_run_dir}")
-        for local in matches:
+        for local in (item for match in matches for item in _regular_files(job, match, root, follow)):
             relative = local.relative_to(job.local_run_dir).as_posix()
             target = str(PurePosixPath(workdir) / relative)
             if "/" in relative:
                 await shell.makedirs(str(PurePosixPath(target).parent))
             await shell.put(local, target)
             log.debug("stage_in %s: %s -> %s:%s", job.job, local, shell.label, target)
+
+
+def _regular_files(job: StagedJob, match: Path, root: Path, follow: bool) -> list[Path]:
+    """The files a ``stage_in`` match stands for; HostError for links and special files."""
+    found: list[Path] = []
+    pending = [match]
+    while pending:
+        path = pending.pop()
+        name = path.relative_to(job.local_run_dir).as_posix()
+        if path.is_symlink() and not follow:
+            raise HostError(f"job '{job.job}': stage_in '{name}' is a symbolic link "
+                            "(set stage_follow_links: true to copy what it points to)")
+        if not follow and not path.resolve().is_relative_to(root):
+            raise HostError(f"job '{job.job}': stage_in '{name}' is outside the run directory")
+        if path.is_dir():
+            pending.extend(sorted(path.iterdir(), reverse=True))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise HostError(f"job '{job.job}': stage_in '{name}' is not a regular file")
+    return found
 
 
 async def stage_out(shell: Shell, spec: JobSpec, sub: Submission, workdir: str, local_run_dir: Path,
@@ -168,17 +190,24 @@ async def stage_out(shell: Shell, spec: JobSpec, sub: Submission, workdir: str, 
     return obs
 
 
-#: one command reporting on many attempts. Args: triples WORKDIR STEM PID ("-": do not
-#: check the process). Prints "INDEX exit N", "INDEX run PID", "INDEX cancel",
-#: "INDEX gone" (process dead, no exit file), "INDEX none" (never started: no pid file).
+#: one command reporting on many attempts. Args: quadruples WORKDIR STEM PID TOKEN (PID
+#: "-": do not check the process). Prints "INDEX exit N", "INDEX run PID", "INDEX cancel",
+#: "INDEX gone PID" (process dead, no exit file), "INDEX none" (never started: no pid
+#: file). Pid and exit files count only when they carry TOKEN (see :mod:`.attempt`).
 PROBE = r"""
+stamped() {  # FILE TOKEN: print the value of FILE's "VALUE TOKEN" line if TOKEN is its owner
+  v= o=
+  [ -f "$1" ] && read -r v o < "$1" 2>/dev/null
+  [ -n "$v" ] && [ "$o" = "$2" ] && printf '%s' "$v"
+}
 i=0
-while [ "$#" -ge 3 ]; do
-  d=$1 s=$2 p=$3; shift 3
-  if [ -f "$d/$s.exit" ]; then printf '%s exit %s\n' "$i" "$(cat "$d/$s.exit")"
+while [ "$#" -ge 4 ]; do
+  d=$1 s=$2 p=$3 k=$4; shift 4
+  c=$(stamped "$d/$s.exit" "$k")
+  if [ -n "$c" ]; then printf '%s exit %s\n' "$i" "$c"
   elif [ "$p" = "-" ]; then printf '%s none\n' "$i"
   else
-    [ -n "$p" ] || p=$(cat "$d/$s.pid" 2>/dev/null)
+    [ -n "$p" ] || p=$(stamped "$d/$s.pid" "$k")
     alive=
     if [ -n "$p" ]; then
       if [ -r "/proc/$p/cmdline" ]; then
@@ -186,8 +215,9 @@ while [ "$#" -ge 3 ]; do
       elif kill -0 "$p" 2>/dev/null; then alive=1
       fi
     fi
+    c=$(stamped "$d/$s.exit" "$k")
     if [ -n "$alive" ]; then printf '%s run %s\n' "$i" "$p"
-    elif [ -f "$d/$s.exit" ]; then printf '%s exit %s\n' "$i" "$(cat "$d/$s.exit")"
+    elif [ -n "$c" ]; then printf '%s exit %s\n' "$i" "$c"
     elif [ -f "$d/$s.cancel" ]; then printf '%s cancel\n' "$i"
     elif [ -n "$p" ]; then printf '%s gone %s\n' "$i" "$p"
     else printf '%s none\n' "$i"
@@ -198,16 +228,16 @@ done
 """
 
 
-async def probe(shell: Shell, items: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
-    """Run :data:`PROBE` once for ``(workdir, stem, pid)`` triples; ``(word, value)`` each.
+async def probe(shell: Shell, items: Sequence[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
+    """Run :data:`PROBE` once for ``(workdir, stem, pid, token)`` items; ``(word, value)`` each.
 
     Entries the output lacks come back as ``("unknown", "")``.
     """
     if not items:
         return []
     argv = ["bash", "-c", PROBE, "hflow-probe"]
-    for workdir, stem, pid in items:
-        argv += [workdir, stem, pid]
+    for workdir, stem, pid, token in items:
+        argv += [workdir, stem, pid, token]
     result = await shell.run(argv)
     found: list[tuple[str, str]] = [("unknown", "")] * len(items)
     for line in result.out.splitlines():
@@ -220,9 +250,10 @@ async def probe(shell: Shell, items: Sequence[tuple[str, str, str]]) -> list[tup
 
 
 def exit_observation(text: str) -> Observation:
-    """The observation for an exit file's content."""
-    code = wrapper.parse_exit(text)
-    if code is None:
+    """The observation for an exit status the probe read from an attempt's own exit file."""
+    try:
+        code = int(text.strip())
+    except ValueError:
         return Observation(JobState.UNKNOWN, None, "exit file unreadable")
     if code == 0:
         return Observation(JobState.DONE, 0)

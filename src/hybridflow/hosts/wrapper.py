@@ -1,25 +1,30 @@
 """The one job wrapper every kind runs: rendering it and building the payload line.
 
-The wrapper (``templates/job.sh``) changes to the run directory, writes its PID to
+The wrapper (``templates/job.sh``) changes to the run directory, writes ``PID TOKEN`` to
 ``{stem}.pid``, activates the venv, runs the payload with stdout+stderr to ``{stem}.log``
-and writes the exit status to ``{stem}.exit`` (one short write: a reader that finds the
-file empty treats it as not written yet). Completion is read
-from that file, never from a progress line. This is the one place where command lines for
-a shell are quoted.
+and writes ``STATUS TOKEN`` to ``{stem}.exit`` (one short write: a reader that finds the
+file empty treats it as not written yet; see :mod:`.attempt` for why the token). Completion
+is read from that file, never from a progress line. This is the one place where command
+lines for a shell are quoted.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import PurePosixPath
 from string import Template
 
+from ..errors import HostError
+from .attempt import AttemptFiles
 from .base import StagedJob
 
 NOTEBOOK_RUNNER = "run_notebook.py"
+#: what a variable name exported by the wrapper must be (it reaches the shell unquoted)
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @functools.cache
@@ -58,18 +63,16 @@ def render(
     venv: str | None = None,
     header: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
-    write_pid: bool = True,
 ) -> str:
-    """The wrapper script text for one attempt.
-
-    ``write_pid=False`` leaves out ``{stem}.pid`` for kinds that find their processes by
-    the token in the command line instead (local: saves a file creation per job).
-    """
+    """The wrapper script text for one attempt in ``workdir`` (a POSIX path on its host)."""
     q = shlex.quote
-    base = PurePosixPath(workdir)
+    files = AttemptFiles(workdir, job.stem)
     line = f"eval {q(payload)}" if isinstance(payload, str) else shlex.join(payload)
     activate = f". {q(str(PurePosixPath(venv) / 'bin' / 'activate'))}" if venv else ""
     env = {**job.env, **(environment or {})}
+    for key in env:
+        if not ENV_NAME.fullmatch(key):
+            raise HostError(f"job '{job.job}': environment variable name {key!r} is not a shell name")
     exports = "\n".join(f"export {key}={q(value)}" for key, value in env.items())
     return _job_template().substitute(
         header="\n".join(header),
@@ -81,18 +84,10 @@ def render(
         token=job.token,
         token_q=q(job.token),
         workdir=q(workdir),
-        pidline=f'echo "$$" > {q(str(base / f"{job.stem}.pid"))}' if write_pid else "",
-        logfile=q(str(base / f"{job.stem}.log")),
-        exitfile=q(str(base / f"{job.stem}.exit")),
+        pidfile=q(files.pid),
+        logfile=q(files.log),
+        exitfile=q(files.exit),
         environment=exports,
         activate=activate,
         payload=line,
     )
-
-
-def parse_exit(text: str) -> int | None:
-    """The exit status in an exit file's text, None when empty or garbled."""
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None

@@ -115,14 +115,14 @@ def serve(home: Path, host: str = "127.0.0.1", port: int = 8000, *, reload: bool
         _write_record(home, _record(host, port))
         try:
             uvicorn.run("hybridflow.service.app:create_app_from_env", factory=True, host=host, port=port,
-                        reload=True, reload_dirs=[str(package)], log_level=log_level)
+                        reload=True, reload_dirs=[str(package)], log_level=log_level, server_header=False)
         finally:
             _remove_record(home, os.getpid())
         return
     from .app import create_app
 
     config = uvicorn.Config(create_app(home), host=host, port=port, log_level=log_level,
-                            timeout_graceful_shutdown=3, lifespan="on")
+                            timeout_graceful_shutdown=3, lifespan="on", server_header=False)
     server = uvicorn.Server(config)
     asyncio.run(_serve(server, home, host))
 

@@ -3,9 +3,10 @@
 =============================  ======  ==========================================
 exception                      status  meaning
 =============================  ======  ==========================================
-TooLarge                       413     over the upload / expansion limits
+TooLarge, LimitError           413     over the upload / expansion / size limits
 SpecError (ArchiveError ...)   422     invalid workflow, job, name or archive
 NotFoundError                  404     no such workflow, job or log
+UnsafeFile                     403     a file a job left that is not served (a link...)
 LockedError (RunConflict ...)  409     running, or the name is taken
 StateError, StoreError         409     the state does not allow it now
 RunRefused                     422/409 the coordinator refused (its own message)
@@ -26,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import (
     HybridflowError,
+    LimitError,
     LockedError,
     NotFoundError,
     SpecError,
@@ -33,6 +35,7 @@ from ..errors import (
     StoreError,
 )
 from .archive import TooLarge
+from .files import UnsafeFile
 from .runner import RunRefused
 from .schemas import ErrorOut
 
@@ -42,7 +45,7 @@ log = logging.getLogger(__name__)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in [
-        (400, "Refused"), (401, "Missing or invalid token"), (403, "CSRF or origin check failed"),
+        (400, "Refused"), (401, "Missing or invalid token"), (403, "CSRF or origin check failed, or a file that is not served"),
         (404, "No such workflow, job or log"), (409, "Conflicts with the current state"),
         (413, "Too large"), (422, "Invalid input"),
     ]
@@ -50,8 +53,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def status_for(exc: HybridflowError) -> int:
-    if isinstance(exc, TooLarge):
+    if isinstance(exc, (TooLarge, LimitError)):
         return 413
+    if isinstance(exc, UnsafeFile):
+        return 403
     if isinstance(exc, SpecError):
         return 422
     if isinstance(exc, NotFoundError):

@@ -1,7 +1,9 @@
 """Headers every response gets: the security headers (unless the route set its own) and
 ``Server-Timing: app;dur=MS``, the time spent in the app from the request's arrival to
 its response head, so clients (the load benchmark) can tell server work from network and
-client delays."""
+client delays. No response names the server software: a ``Server`` header set inside the
+app is dropped here, and uvicorn runs with ``server_header=False`` (it adds its own
+below the app, where no middleware sees it)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ class ResponseHeadersMiddleware:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
                 present = {name.lower() for name, _ in headers}
                 headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
                 duration = (time.perf_counter() - started) * 1000

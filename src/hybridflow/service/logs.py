@@ -8,6 +8,9 @@ the service reads logs through the host (``Host.read_log``), with the same offse
 Contract of :func:`read_chunk`: ``data`` is the text of bytes ``[offset, next_offset)``;
 a multi-byte UTF-8 character cut at the end is left for the next read (so following a
 log never garbles text), ``next_offset`` never exceeds the size and never goes backward.
+The log is opened with :func:`~hybridflow.service.files.open_inside`: a log that is a
+symbolic link, not a regular file, or outside the attempt's run directory raises
+:class:`~hybridflow.service.files.UnsafeFile` (HTTP 403), for every kind of host.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from ..config import is_local_name
 from ..errors import NotFoundError
 from ..snapshot import AttemptView
+from .files import open_inside
 
 
 class LogUnavailable(NotFoundError):
@@ -52,13 +56,13 @@ def _complete_utf8(data: bytes) -> bytes:
 def read_chunk(attempt: AttemptView, *, offset: int | None, tail: int | None, limit: int) -> LogChunk:
     """Bytes of the attempt's log from ``offset`` (or the last ``tail`` bytes), at most ``limit``."""
     path = log_path(attempt)
-    if attempt.kind != "local" and not is_local_name(attempt.host) and not path.is_file():
+    if attempt.kind != "local" and not is_local_name(attempt.host) and not os.path.lexists(path):
         raise LogUnavailable(
             f"job '{attempt.job}' runs on host '{attempt.host}' (kind {attempt.kind}); "
             "its log is not readable from the service yet"
         )
     try:
-        with path.open("rb") as handle:
+        with open_inside(attempt.workdir, attempt.log_name) as handle:
             size = os.fstat(handle.fileno()).st_size
             start = offset if offset is not None else max(0, size - (tail or 0)) if tail else 0
             start = min(start, size)

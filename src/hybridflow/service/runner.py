@@ -1,14 +1,19 @@
-"""Starting runs: each as a detached coordinator process, exactly as the CLI runs one.
+"""Starting runs: each as a detached coordinator process, through the CLI's own entry point.
 
-A run started by the service is ``hflow workflow run NAME --quiet`` in its own session
+A run started by the service is :func:`hybridflow.coordinator.run` of a
+:class:`~hybridflow.coordinator.RunRequest` (the type ``hflow workflow run`` builds),
+passed as JSON to ``hybridflow.coordinator.main`` in a child process in its own session
 (``start_new_session``), so it survives the service, takes the workflow's lock in the
 store and obeys cancel requests like any other coordinator: the CLI sees the service's
 runs and the service the CLI's. Its output goes to ``service/runs/NAME.log`` in the home.
 
-Contract of :meth:`Runner.start`: it returns once the coordinator holds the workflow's
-lock (or already finished a short run); it raises :class:`RunConflict` when a
-coordinator already runs the workflow and :class:`RunRefused` with the coordinator's own
-one-line error when it exited without running (an invalid workflow, say).
+Contract of :meth:`Runner.start`: the request is checked against the store first
+(:func:`~hybridflow.coordinator.check`: an unknown workflow or job raises before anything
+starts); it returns once the coordinator holds the workflow's lock (or already finished a
+short run); it raises :class:`RunConflict` when a coordinator already runs the workflow
+(or the child exits :attr:`ExitCode.BUSY`) and :class:`RunRefused` with the child's own
+one-line error when it exited without running (:attr:`ExitCode.USAGE`: an invalid
+workflow, say). Exit codes are :class:`~hybridflow.coordinator.ExitCode`, shared with the CLI.
 """
 
 from __future__ import annotations
@@ -22,15 +27,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..coordinator import ExitCode, RunRequest, check
 from ..errors import HybridflowError, LockedError
 from ..store.sqlite import Store
 from .snapshots import read_version
 
 log = logging.getLogger(__name__)
 
-#: how the service runs the CLI in a child process (no ``__main__`` module is needed)
-CLI = [sys.executable, "-c", "from hybridflow.cli import main; main()"]
-EXIT_INVALID = 2
+#: how the service runs the coordinator in a child process (no ``__main__`` module is needed)
+COORDINATOR = [sys.executable, "-c", "from hybridflow.coordinator import main; main()"]
 
 
 class RunConflict(LockedError):
@@ -64,27 +69,26 @@ class Runner:
         self._starting: set[str] = set()
         self._children: dict[int, subprocess.Popen[bytes]] = {}
 
-    def start(self, store: Store, name: str, *, sequential: bool = False, resume: bool = True) -> RunStarted:
+    def start(self, store: Store, request: RunRequest) -> RunStarted:
+        name = request.workflow
+        check(request, store)
         version = read_version(store, name)
         with self._guard:
             if name in self._starting or version.lock_alive():
                 raise RunConflict(f"workflow '{name}' is already running")
             self._starting.add(name)
         try:
-            proc, log_path = self._spawn(name, sequential=sequential, resume=resume)
+            proc, log_path = self._spawn(request)
             return self._wait_started(store, name, proc, log_path)
         finally:
             with self._guard:
                 self._starting.discard(name)
 
-    def _spawn(self, name: str, *, sequential: bool, resume: bool) -> tuple[subprocess.Popen[bytes], Path]:
+    def _spawn(self, request: RunRequest) -> tuple[subprocess.Popen[bytes], Path]:
+        name = request.workflow
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
-        argv = [*CLI, "workflow", "run", name, "--quiet"]
-        if sequential:
-            argv.append("--sequential")
-        if not resume:
-            argv.append("--no-resume")
+        argv = [*COORDINATOR, request.to_json()]
         env = {**os.environ, "HYBRIDFLOW_HOME": str(self.home)}
         with log_path.open("wb") as out:
             proc = subprocess.Popen(
@@ -118,11 +122,19 @@ class Runner:
 
     @staticmethod
     def _ended(name: str, pid: int, code: int, log_path: Path) -> RunStarted:
+        """A child that exited before we saw it take the lock: refused, or a short run.
+
+        BUSY and USAGE are refusals by their code; FAILED shares its code with ERROR
+        (a refusal such as a deleted workflow), told apart by the ``error:`` line only the
+        refusal prints.
+        """
         error = _error_line(log_path)
-        if error:
-            if "already being run" in error:
-                raise RunConflict(error)
-            raise RunRefused(error, invalid=code == EXIT_INVALID)
+        if code == ExitCode.BUSY:
+            raise RunConflict(error or f"workflow '{name}' is already running")
+        if code == ExitCode.USAGE:
+            raise RunRefused(error or f"workflow '{name}': the coordinator refused the run", invalid=True)
+        if code == ExitCode.ERROR and error:
+            raise RunRefused(error, invalid=False)
         return RunStarted(pid, False, code, log_path)
 
     def stop_all(self, wait: float = 0.0) -> None:
@@ -138,7 +150,7 @@ class Runner:
 
 
 def _error_line(path: Path) -> str | None:
-    """The ``error: ...`` line the CLI printed, if any."""
+    """The ``error: ...`` line the coordinator printed, if any."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:

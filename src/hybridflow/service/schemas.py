@@ -6,9 +6,9 @@ Times are POSIX seconds (floats), ``null`` until known. Every error body is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]*$"
 
@@ -94,10 +94,19 @@ class LogOut(BaseModel):
 
 
 class RunIn(BaseModel):
+    """The options of ``hflow workflow run`` (a :class:`~hybridflow.coordinator.RunRequest`)."""
+
     model_config = ConfigDict(extra="forbid")
 
     sequential: bool = Field(False, description="One job at a time, in topological order.")
-    resume: bool = Field(True, description="Re-attach to attempts of an interrupted run.")
+    resume: bool = Field(True, description="Re-attach to the attempts of an interrupted run. Always "
+                                           "true: false is refused (422), since a run never starts a job twice.")
+    rerun: Literal["default", "failed", "force"] = Field(
+        "default", description="default: reuse jobs that succeeded and are unchanged; failed: only "
+                               "unsuccessful jobs and their dependents; force: every job.")
+    from_jobs: list[Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=200)]] = Field(
+        default_factory=list, max_length=1000,
+        description="Run these jobs and everything after them again (with rerun 'default').")
 
 
 class RunOut(BaseModel):

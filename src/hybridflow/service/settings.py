@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from ..limits import Limits
 
 MIB = 1 << 20
 
@@ -16,7 +18,8 @@ class ServiceSettings:
     CLI. The limits bound what one request may make the service do: an upload larger than
     ``max_upload_bytes`` (request body) or ``max_unpacked_bytes`` (archive contents) is
     refused with 413, so are archives of more than ``max_members`` entries and workflows
-    of more than ``max_jobs`` jobs (bracket expansion included).
+    of more than ``max_jobs`` jobs or ``max_edges`` dependencies (bracket and sweep expansion
+    included; both default to ``hybridflow.limits``, ``HYBRIDFLOW_MAX_JOBS``/``_EDGES``).
     """
 
     home: Path
@@ -24,7 +27,8 @@ class ServiceSettings:
     max_upload_bytes: int = 16 * MIB
     max_unpacked_bytes: int = 64 * MIB
     max_members: int = 2000
-    max_jobs: int = 20000
+    max_jobs: int = field(default_factory=lambda: Limits.from_env().max_jobs)
+    max_edges: int = field(default_factory=lambda: Limits.from_env().max_edges)
     max_log_chunk: int = 1 * MIB
     #: seconds a run request waits for the coordinator to take the workflow's lock
     run_start_timeout: float = 15.0
@@ -36,6 +40,10 @@ class ServiceSettings:
     snapshot_max_stale: float = 2.0
     #: seconds between polls of the events table by an event stream
     stream_interval: float = 0.25
+
+    def limits(self) -> Limits:
+        """The workflow size limits of this service: the environment's, with its jobs and edges."""
+        return replace(Limits.from_env(), max_jobs=self.max_jobs, max_edges=self.max_edges)
 
     @property
     def database(self) -> Path:

@@ -18,14 +18,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path, PurePosixPath
 
-from .. import spec as specs
 from ..errors import LockedError, SpecError
-from ..names import NAME_RE, check_name
+from ..load import build
+from ..names import MAX_NAME, NAME_RE, check_workflow_name
 from ..spec import WorkflowSpec
 from ..store.sqlite import Store
-from ..validate import validate
+from ..yamlsafe import parse
 from .archive import ArchiveError, kind_of, unpack
-from .limits import check_document
 from .settings import ServiceSettings
 from .snapshots import read_version
 
@@ -89,18 +88,16 @@ def parse_upload(data: bytes, staging: Path, settings: ServiceSettings, *,
         text = text_bytes.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError("upload is neither UTF-8 YAML text nor a zip/tar archive", file=yaml_name) from None
-    doc = specs.parse_yaml(text, file=yaml_name)
-    check_document(doc, max_values=max(200_000, settings.max_jobs * 20), max_jobs=settings.max_jobs)
+    doc = parse(text, limits=settings.limits(), file=yaml_name)
     yaml_path = PurePosixPath(yaml_name)
     if name is not None:
         _check_workflow_name(name)
     chosen = name or _doc_name(doc) or _default_name(yaml_path, archive=bool(files), filename=filename)
     if not chosen:
         raise SpecError("the workflow has no name: give ?name=NAME or a top-level 'name:'", file=yaml_name)
-    spec = specs.from_document(doc, name=chosen, file=yaml_name, base_dir=str(staging / yaml_path.parent))
+    spec = build(doc, name=chosen, file=yaml_name, base_dir=str(staging / yaml_path.parent), limits=settings.limits())
     if name is not None:
         spec = dataclasses.replace(spec, name=name)
-    spec = validate(spec)
     return Parsed(spec, str(yaml_path.parent) if files else ".", yaml_path.name if files else DEFAULT_FILE, files)
 
 
@@ -126,7 +123,7 @@ def _default_name(yaml_path: PurePosixPath, *, archive: bool, filename: str | No
                 stem = stem[: -len(suffix)]
                 break
         candidates.append(stem)
-    usable = [c for c in candidates if c and NAME_RE.match(c)]
+    usable = [c for c in candidates if c and NAME_RE.fullmatch(c) and len(c) <= MAX_NAME]
     preferred = [c for c in usable if c != "workflow"]  # a folder's name says more
     return (preferred or usable or [""])[0] or None
 
@@ -140,10 +137,7 @@ def _doc_name(doc: object) -> str | None:
 
 
 def _check_workflow_name(name: str) -> None:
-    try:
-        check_name(name)
-    except SpecError as exc:
-        raise SpecError(exc.problem.replace("job name", "workflow name")) from None
+    check_workflow_name(name)
 
 
 def store_upload(store: Store, settings: ServiceSettings, data: bytes, *, name: str | None,

@@ -1,4 +1,4 @@
--- hybridflow state database, schema version 2 (PRAGMA user_version)
+-- hybridflow state database, schema version 3 (PRAGMA user_version)
 CREATE TABLE IF NOT EXISTS workflows (
     id               INTEGER PRIMARY KEY,
     name             TEXT NOT NULL UNIQUE,
@@ -23,12 +23,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     state       TEXT NOT NULL DEFAULT 'ready',
     progress    INTEGER NOT NULL DEFAULT 0,
     message     TEXT,
-    attempt     INTEGER NOT NULL DEFAULT 0,
-    exit_code   INTEGER,
+    attempt     INTEGER NOT NULL DEFAULT 0,    -- latest attempt (its row has exit code and times)
     created     REAL NOT NULL,
     modified    REAL NOT NULL,
-    tstart      REAL,
-    tend        REAL,
     fingerprint TEXT,                          -- hash of spec, script and parents when it last succeeded
     PRIMARY KEY (workflow_id, name)
 );

@@ -19,13 +19,24 @@ from typing import Any
 import psutil
 
 from ..errors import BusyError, LockedError, NotFoundError, StateError, StoreError
+from ..rounds import (AttemptChange, FingerprintChange, NewAttempt, ProgressChange, RunEnd, StateChange,
+                      Write)
 from ..snapshot import AttemptView, JobView, WorkflowView
 from ..spec import JobSpec, WorkflowSpec
 from ..states import JobState, WorkflowState, predecessors
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: statements that bring a database of version N (key) to N + 1
-MIGRATIONS = {1: "ALTER TABLE jobs ADD COLUMN fingerprint TEXT;"}
+MIGRATIONS = {
+    1: "ALTER TABLE jobs ADD COLUMN fingerprint TEXT;",
+    # a job's exit code and times are its latest attempt's (derived, not stored twice)
+    2: "ALTER TABLE jobs DROP COLUMN exit_code; ALTER TABLE jobs DROP COLUMN tstart; ALTER TABLE jobs DROP COLUMN tend;",
+}
+#: the latest attempt of each job *in the current run* (none for a job not started in it)
+_THIS_RUN_ATTEMPT = (
+    "LEFT JOIN attempts a ON a.workflow_id=jobs.workflow_id AND a.job=jobs.name AND a.number=jobs.attempt "
+    "AND jobs.state NOT IN ('ready', 'skipped') AND a.created >= COALESCE(w.t0, 0)"
+)
 
 
 def _spec_meta(spec: WorkflowSpec) -> str:
@@ -323,10 +334,14 @@ class Store:
                     exit_code=r["exit_code"],
                     created=r["created"],
                     modified=r["modified"],
-                    tstart=r["tstart"],
-                    tend=r["tend"],
+                    # a job seen only once it ended (a short batch job) started when submitted
+                    tstart=r["started"] if r["started"] is not None or r["ended"] is None else r["submitted"],
+                    tend=r["ended"],
                 )
-                for r in self.db.execute("SELECT * FROM jobs WHERE workflow_id=? ORDER BY position", (row["id"],))
+                for r in self.db.execute(
+                    "SELECT jobs.*, a.exit_code, a.created AS submitted, a.started, a.ended FROM jobs "
+                    f"JOIN workflows w ON w.id=jobs.workflow_id {_THIS_RUN_ATTEMPT} "
+                    "WHERE jobs.workflow_id=? ORDER BY jobs.position", (row["id"],))
             }
             attempts = {a.job: a for a in self._attempts(row["id"], latest=True)}
         finally:
@@ -395,7 +410,7 @@ class Store:
             self.db.execute("UPDATE workflows SET state='running', run_dir=?, t0=COALESCE(t0, ?), t1=NULL, modified=? WHERE id=?",
                             (run_dir, now, now, wid))
         self.db.executemany(
-            "UPDATE jobs SET state='ready', progress=0, message=NULL, exit_code=NULL, tstart=NULL, tend=NULL, modified=? "
+            "UPDATE jobs SET state='ready', progress=0, message=NULL, modified=? "
             "WHERE workflow_id=? AND name=?",
             [(now, wid, job) for job in reset],
         )
@@ -415,31 +430,18 @@ class Store:
         )
 
     def set_job_state(self, wid: int, job: str, state: JobState, *, message: str | None = None,
-                      exit_code: int | None = None, attempt: int | None = None, ts: float | None = None) -> None:
-        """Record a job's new state (and its start/end time) plus the event.
+                      attempt: int | None = None, ts: float | None = None) -> None:
+        """Record a job's new state (and the number of its latest attempt) plus the event.
 
         Raises :class:`StateError` for a move the transition table forbids.
         """
         now = ts or time.time()
         sets = ["state=?", "modified=?", "message=COALESCE(?, message)"]
         args: list[Any] = [state.value, now, message]
-        if state is JobState.RUNNING:
-            sets.append("tstart=COALESCE(tstart, ?)")
-            args.append(now)
         if state is JobState.SUBMITTED:
-            sets += ["tstart=NULL", "tend=NULL", "exit_code=NULL", "progress=0"]
-        if state.is_terminal:
-            sets.append("tend=?")
-            args.append(now)
+            sets.append("progress=0")
         if state is JobState.DONE:
             sets.append("progress=100")
-        if state.is_terminal and state is not JobState.SKIPPED:
-            # a job seen only after it ended (a short batch job) started when it was submitted
-            sets.append("tstart=COALESCE(tstart, (SELECT MAX(created) FROM attempts "
-                        "WHERE workflow_id=jobs.workflow_id AND job=jobs.name))")
-        if exit_code is not None:
-            sets.append("exit_code=?")
-            args.append(exit_code)
         if attempt is not None:
             sets.append("attempt=?")
             args.append(attempt)
@@ -454,27 +456,60 @@ class Store:
             raise StateError(f"job '{job}': cannot go from {row['state'] if row else 'nowhere'} to {state.value}")
         self.event(wid, job, "state", state.value, None, message, now)
 
-    def set_progress(self, wid: int, job: str, progress: int, message: str | None) -> None:
-        now = time.time()
+    def set_progress(self, wid: int, job: str, progress: int, message: str | None, ts: float | None = None) -> None:
+        now = ts or time.time()
         self.db.execute("UPDATE jobs SET progress=?, modified=? WHERE workflow_id=? AND name=?", (progress, now, wid, job))
         self.event(wid, job, "progress", None, progress, message, now)
 
     def add_attempt(self, wid: int, *, job: str, number: int, token: str, kind: str, host: str,
-                    workdir: str, stem: str) -> None:
+                    workdir: str, stem: str, ts: float | None = None) -> None:
         self.db.execute(
             "INSERT INTO attempts (workflow_id, job, number, token, kind, host, workdir, stem, state, created) "
             "VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (wid, job, number, token, kind, host, workdir, stem, JobState.SUBMITTED.value, time.time()),
+            (wid, job, number, token, kind, host, workdir, stem, JobState.SUBMITTED.value, ts or time.time()),
         )
 
-    def update_attempt(self, token: str, **fields: Any) -> None:
-        """Set columns of an attempt (native_id, state, exit_code, log_offset, started, ended, message)."""
-        allowed = {"native_id", "state", "exit_code", "log_offset", "started", "ended", "message"}
-        unknown = set(fields) - allowed
-        if unknown:
-            raise StoreError(f"attempts have no column {sorted(unknown)}")
-        values = [v.value if isinstance(v, JobState) else v for v in fields.values()]
-        self.db.execute(f"UPDATE attempts SET {', '.join(f'{k}=?' for k in fields)} WHERE token=?", [*values, token])
+    def update_attempt(self, change: AttemptChange) -> None:
+        """Apply what became known about an attempt (see :class:`AttemptChange`)."""
+        sets: list[str] = []
+        args: list[Any] = []
+        if change.state is not None:
+            sets += ["state=?", "message=?"]
+            args += [change.state.value, change.message]
+        for column in ("exit_code", "native_id", "log_offset", "ended"):
+            value = getattr(change, column)
+            if value is not None:
+                sets.append(f"{column}=?")
+                args.append(value)
+        if change.started is not None:
+            sets.append("started=COALESCE(started, ?)")
+            args.append(change.started)
+        if sets:
+            self.db.execute(f"UPDATE attempts SET {', '.join(sets)} WHERE token=?", [*args, change.token])
+
+    def apply(self, wid: int, writes: Sequence[Write], *, durable: bool = False) -> None:
+        """Write one round of a run (:mod:`hybridflow.runstate`) in one transaction, in order.
+
+        Raises :class:`StateError` (and writes nothing) when a job's move is not allowed.
+        """
+        with self.transaction(durable=durable):
+            for write in writes:
+                match write:
+                    case StateChange():
+                        self.set_job_state(wid, write.job, write.state, message=write.message,
+                                           attempt=write.attempt, ts=write.ts)
+                    case AttemptChange():
+                        self.update_attempt(write)
+                    case NewAttempt():
+                        self.add_attempt(wid, job=write.job, number=write.number, token=write.token,
+                                         kind=write.kind, host=write.host, workdir=write.workdir,
+                                         stem=write.stem, ts=write.ts)
+                    case ProgressChange():
+                        self.set_progress(wid, write.job, write.progress, write.message, write.ts)
+                    case FingerprintChange():
+                        self.set_fingerprint(wid, write.job, write.fingerprint)
+                    case RunEnd():
+                        self.end_run(wid, write.state)
 
     def set_fingerprint(self, wid: int, job: str, fingerprint: str) -> None:
         self.db.execute("UPDATE jobs SET fingerprint=? WHERE workflow_id=? AND name=?", (fingerprint, wid, job))

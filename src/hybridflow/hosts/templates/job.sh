@@ -2,11 +2,11 @@
 ${header}
 # hybridflow job wrapper: workflow ${workflow}, job ${job}, attempt ${attempt}, token ${token}
 cd ${workdir} || exit 97
-${pidline}
+printf '%s %s\n' "$$$$" ${token_q} > ${pidfile}
 export HF_WORKFLOW=${workflow_q} HF_JOB=${job_q} HF_ATTEMPT=${attempt} HF_TOKEN=${token_q} HF_RUN_DIR=${workdir}
 ${environment}
 ${activate}
 ( ${payload} ) > ${logfile} 2>&1 < /dev/null
 hf_rc=$$?
-echo "$$hf_rc" > ${exitfile}
+printf '%s %s\n' "$$hf_rc" ${token_q} > ${exitfile}
 exit "$$hf_rc"

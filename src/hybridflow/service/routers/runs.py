@@ -10,6 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
+from ...coordinator import RunRequest
+from ...rerun import RerunMode
 from ..deps import StateDep
 from ..schemas import CancelOut, RunIn, RunOut
 from .common import API, RESPONSES, WorkflowName
@@ -21,12 +23,16 @@ router = APIRouter(prefix=f"{API}/workflows", tags=["runs"], responses=RESPONSES
 def run_workflow(name: WorkflowName, hf: StateDep, options: Annotated[RunIn | None, Body()] = None) -> RunOut:
     """Start (or resume) a run in a coordinator process that outlives the service.
 
-    Answers once the coordinator holds the workflow's lock; 409 when it already runs,
-    422 when the coordinator refused the workflow (its one-line error).
+    The options are those of ``hflow workflow run``, checked by the same
+    :class:`~hybridflow.coordinator.RunRequest`. Answers once the coordinator holds the
+    workflow's lock; 409 when it already runs, 422 when the options cannot run
+    (``resume: false``, an unknown ``from_jobs`` job) or the coordinator refused the
+    workflow (its one-line error).
     """
-    options = options or RunIn(sequential=False, resume=True)
-    store = hf.stores.get()
-    started = hf.runner.start(store, name, sequential=options.sequential, resume=options.resume)
+    options = options or RunIn()
+    request = RunRequest(name, rerun=RerunMode(options.rerun), from_jobs=tuple(options.from_jobs),
+                         sequential=options.sequential, resume=options.resume)
+    started = hf.runner.start(hf.stores.get(), request)
     hf.cache.forget(name)
     return RunOut(name=name, pid=started.pid, running=started.running, exit_code=started.exit_code)
 

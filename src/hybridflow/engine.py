@@ -1,10 +1,14 @@
 """The engine: a testable :meth:`Engine.tick` and the loop around it.
 
 One tick reads control requests (cancel, jobs added by other processes), polls each host
-that is due once for all its attempts, mines progress from logs, decides which jobs start
-(through a pluggable :class:`~hybridflow.policies.SchedulingPolicy`), writes the round in
-one transaction, and only then starts the new attempts. Local exits wake the loop at
-once; remote hosts are polled with a back-off.
+that is due once for all its attempts, mines progress from logs on their own cadence,
+decides which jobs start (through a pluggable :class:`~hybridflow.policies.SchedulingPolicy`),
+writes the round in one transaction, and only then starts the new attempts. Local exits
+wake the loop at once; remote hosts are polled with a back-off.
+
+Run state has one owner, :class:`~hybridflow.runstate.RunState`: the engine changes jobs
+only through it, and it turns each change into a typed write of the round, which
+:meth:`Store.apply <hybridflow.store.sqlite.Store.apply>` commits at once.
 
 Crash safety: an attempt is recorded (with a unique token) before its host is asked to
 start it. A restarted engine re-attaches to recorded attempts: by native id when it was
@@ -18,48 +22,32 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
-from . import config, dag
+from . import config, dag, faults, rerun
 from .errors import HostError
 from .hosts import host_class
-from .hosts.base import Host, Observation, StagedJob, Submission
-from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
-from . import rerun
+from .hosts.base import Host, Observation, StagedJob, Submission, gather_limited
 from .notify import Notifier
+from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
 from .progress import LogMiner
 from .readiness import Readiness, Skip
 from .rerun import RerunMode
 from .retry import RunLimits
+from .runstate import Attempt, HostKey, RunState
 from .spec import JobSpec, WorkflowSpec
 from .states import JobState, WorkflowState
 from .store.sqlite import Store
 
 log = logging.getLogger(__name__)
 
-HostKey = tuple[str, str]  # (kind, host name): one host instance per key and run
-
 CONTROL_INTERVAL = 0.5  # seconds between reads of cancel requests when nothing else happens
 CONTROL_GAP = 0.05  # at most this often, however fast jobs finish
-LOG_INTERVAL = 0.5  # seconds between log reads of one running attempt
+LOG_INTERVAL = 0.5  # seconds between log reads of one running attempt (at least)
 MAX_POLL_INTERVAL = 30.0
-
-
-@dataclass
-class Active:
-    """An attempt handed to a host and not finished."""
-
-    staged: StagedJob
-    host_key: HostKey
-    state: JobState
-    sub: Submission | None = None
-    miner: LogMiner = field(default_factory=LogMiner)
-    next_log_read: float = 0.0
-    running_since: float | None = None  # monotonic; a time limit counts from here
 
 
 @dataclass
@@ -78,7 +66,11 @@ def stem_for(job: str, attempt: int) -> str:
 
 
 class Engine:
-    """Runs one stored workflow to completion (or cancellation)."""
+    """Runs one stored workflow to completion (or cancellation).
+
+    ``hosts`` maps a host key to a ready-made host (tests pass fakes); other hosts are
+    built from the kind registry on first use.
+    """
 
     def __init__(
         self,
@@ -91,6 +83,7 @@ class Engine:
         on_update: Callable[[Engine], None] | None = None,
         rerun: RerunMode = RerunMode.DEFAULT,
         from_jobs: Sequence[str] = (),
+        hosts: Mapping[HostKey, Host] | None = None,
     ) -> None:
         self.store = store
         self.name = name
@@ -100,18 +93,39 @@ class Engine:
         self.rerun = RerunMode(rerun)
         self.from_jobs = list(from_jobs)
         self.reused: list[str] = []  # succeeded before, unchanged: not run again
-        self.states: dict[str, JobState] = {}
-        self.progress: dict[str, int] = {}
-        self.active: dict[str, Active] = {}
-        self._host_of: dict[str, HostKey] = {}
+        self.wid = -1
+        self.spec = WorkflowSpec(name=name)
+        self.run_dir = Path(".")
+        self.graph = dag.build({}, ())
+        self.fingerprints: dict[str, str] = {}
+        self.run_state = RunState({}, {}, {})
+        self.limits = RunLimits(self.spec, time.monotonic())
+        self.readiness = Readiness(self.graph, self.run_state.state, self._host_key)
+        self.notifier = Notifier(name, None)
         self.hosts: dict[HostKey, HostSlot] = {}
-        self._writes: list[Callable[[], None]] = []
+        for key, host in (hosts or {}).items():
+            self.hosts[key] = HostSlot(host, host.poll_interval)
+        self._host_of: dict[str, HostKey] = {}
         self._cancel = False
         self._generation = -1
         self._next_control = 0.0
         self._wake: asyncio.Event | None = None
 
     # -- public ----------------------------------------------------------------------------
+
+    @property
+    def states(self) -> dict[str, JobState]:
+        """Every job's state now (a copy)."""
+        return self.run_state.states
+
+    @property
+    def progress(self) -> dict[str, int]:
+        """Every job's progress now (a copy)."""
+        return {job: run.progress for job, run in self.run_state.jobs.items()}
+
+    @property
+    def active(self) -> Mapping[str, Attempt]:
+        return self.run_state.active
 
     def request_cancel(self) -> None:
         """Stop starting jobs and cancel the running ones (safe from a signal handler)."""
@@ -121,42 +135,38 @@ class Engine:
 
     async def run(self) -> WorkflowState:
         """Run until every job finished; returns the workflow's final state."""
-        self._wake = asyncio.Event()
         self.wid = self.store.acquire(self.name)
         try:
-            await self._start()
-            while True:
-                finished = await self.tick()
-                if finished:
-                    break
+            await self.start()
+            while not await self.tick():
+                assert self._wake is not None
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._next_wait())
                 except TimeoutError:
                     pass
                 self._wake.clear()
             state = self._final_state()
-            self._writes.append(lambda: self.store.end_run(self.wid, state))
+            self.run_state.end(state)
             self._flush()
             self.notifier.workflow_event(state.value)
             return state
         finally:
             for slot in self.hosts.values():
                 await slot.host.close()
-            if hasattr(self, "notifier"):
-                await self.notifier.aclose()
+            await self.notifier.aclose()
             self.store.release(self.wid)
 
     # -- start and resume ------------------------------------------------------------------
 
-    async def _start(self) -> None:
+    async def start(self) -> None:
+        """Load the stored workflow, plan what runs, re-attach open attempts (``wid`` set)."""
+        self._wake = asyncio.Event()
         view = self.store.view(self.name)
-        self.spec: WorkflowSpec = view.spec
+        self.spec = view.spec
         self.run_dir = self.explicit_run_dir or Path(view.run_dir or config.default_run_dir(self.name))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._generation, _ = self.store.generation(self.wid)
         states = {name: job.state for name, job in view.jobs.items()}
-        self.attempts = {name: job.attempt for name, job in view.jobs.items()}
-        self.progress = {name: job.progress for name, job in view.jobs.items()}
         self.graph = dag.build(self.spec.jobs, self.spec.edges)
         self.fingerprints = rerun.fingerprints(self.spec, self.graph)
         reset, self.reused = rerun.plan(
@@ -168,31 +178,30 @@ class Engine:
         fresh = view.state is not WorkflowState.RUNNING
         with self.store.transaction():
             self.store.start_run(self.wid, str(self.run_dir), reset, fresh=fresh)
+        self.run_state = RunState(states, {name: job.attempt for name, job in view.jobs.items()},
+                            {name: job.progress for name, job in view.jobs.items()})
         for job in reset:
-            states[job] = JobState.READY
-            self.progress[job] = 0
-        self.states = states
+            self.run_state.ready(job)
         await self._reattach()
-        self.readiness = Readiness(self.graph, self.states, self._host_key)
-        self._skipped(self.readiness.recount(self.graph.nodes))
+        self.readiness = Readiness(self.graph, self.run_state.state, self._host_key)
+        self._skip(self.readiness.recount(self.graph.nodes))
 
     async def _reattach(self) -> None:
-        for attempt in self.store.open_attempts(self.wid):
-            job = attempt.job
+        for record in self.store.open_attempts(self.wid):
+            job = record.job
             if job not in self.spec.jobs:
                 continue
-            staged = self._staged(job, attempt.number, attempt.token)
+            staged = self._staged(job, record.number, record.token)
             key, slot = self._host(self.spec.jobs[job])
-            active = Active(staged, key, JobState(attempt.state), miner=LogMiner(attempt.log_offset))
-            if attempt.started is not None:  # its time limit keeps counting across the restart
-                active.running_since = time.monotonic() - max(0.0, time.time() - attempt.started)
-            if attempt.native_id:
-                active.sub = Submission(job, attempt.number, attempt.token, slot.host.name, attempt.native_id,
-                                        attempt.workdir, attempt.stem)
-                slot.host.reattach(active.sub)
-            self.active[job] = active
-            self.states[job] = active.state
-            log.info("re-attaching job %s attempt %d (%s)", job, attempt.number, attempt.native_id or "unconfirmed")
+            attempt = Attempt(staged, key, JobState(record.state), miner=LogMiner(record.log_offset))
+            if record.started is not None:  # its time limit keeps counting across the restart
+                attempt.running_since = time.monotonic() - max(0.0, time.time() - record.started)
+            if record.native_id:
+                attempt.sub = Submission(job, record.number, record.token, slot.host.name, record.native_id,
+                                         record.workdir, record.stem)
+                slot.host.reattach(attempt.sub)
+            self.run_state.reattach(attempt, record.number)
+            log.info("re-attaching job %s attempt %d (%s)", job, record.number, record.native_id or "unconfirmed")
 
     # -- one tick --------------------------------------------------------------------------
 
@@ -206,196 +215,174 @@ class Engine:
             if generation != self._generation:
                 self._reload(generation)
         if cancel or self._cancel:
-            await self._cancel_all()
+            await self._stop_all(JobState.CANCELED, "canceled")
             return True
         if self.limits.deadline is not None and now >= self.limits.deadline:
-            await self._deadline_passed()
+            self.limits.deadline_hit = True
+            await self._stop_all(JobState.TIMEOUT, "workflow deadline reached")
             return True
         await self._confirm_unsubmitted()
         await self._observe(now)
+        await self._mine_due(now)
         await self._enforce_timeouts(now)
         self._release_retries(now)
         staged = self._select()
-        self._flush(durable=any(self.hosts[self.active[item.job].host_key].host.kind != "local" for item in staged))
+        self._flush()
+        if staged:
+            faults.point("after-record")
         await self._submit(staged)  # what it learns (native ids) is written with the next round
         if self.on_update is not None:
             self.on_update(self)
-        return not self.active and not self.readiness.ready and not self.limits.retry_at
+        return not self.run_state.active and not self.readiness.ready and not self.limits.retry_at
 
     def _next_wait(self) -> float:
         now = time.monotonic()
+        active = self.run_state.active.values()
         waits = [CONTROL_INTERVAL]
-        waits += [self.hosts[key].next_poll - now for key in {a.host_key for a in self.active.values()}]
-        if any(a.state is JobState.RUNNING for a in self.active.values()):
-            waits.append(LOG_INTERVAL)
-        running = {job: active.running_since for job, active in self.active.items()}
-        waits.extend(at - now for at in self.limits.wake_times(running))
+        waits += [self.hosts[key].next_poll - now for key in {a.host_key for a in active}]
+        waits += [a.next_log_read - now for a in active if a.state is JobState.RUNNING]
+        waits.extend(at - now for at in self.limits.wake_times({a.staged.job: a.running_since for a in active}))
         return max(0.0, min(waits))
 
     async def _confirm_unsubmitted(self) -> None:
         """Attempts recorded but not confirmed: find them by token or start them now."""
-        for job, active in list(self.active.items()):
-            if active.sub is not None:
+        for job, attempt in list(self.run_state.active.items()):
+            if attempt.sub is not None:
                 continue
-            slot = self.hosts[active.host_key]
+            slot = self.hosts[attempt.host_key]
             try:
-                sub = await slot.host.recover(active.staged)
+                sub = await slot.host.recover(attempt.staged)
             except HostError as exc:
-                log.warning("job %s: cannot look up attempt %s: %s", job, active.staged.token, exc)
+                log.warning("job %s: cannot look up attempt %s: %s", job, attempt.staged.token, exc)
                 continue
             if sub is not None:
-                active.sub = sub
+                attempt.sub = sub
                 slot.host.reattach(sub)
-                self._write_native(active)
+                self.run_state.confirmed(attempt)
             else:
-                await self._submit([active.staged])
+                await self._submit([attempt.staged])
 
     async def _observe(self, now: float) -> None:
         """Poll every due host (concurrently: a slow scheduler holds up no other host)."""
-        by_host: dict[HostKey, list[Active]] = {}
-        for active in self.active.values():
-            if active.sub is not None:
-                by_host.setdefault(active.host_key, []).append(active)
-        due = {key: actives for key, actives in by_host.items()
+        by_host: dict[HostKey, list[Attempt]] = {}
+        for attempt in self.run_state.active.values():
+            if attempt.sub is not None:
+                by_host.setdefault(attempt.host_key, []).append(attempt)
+        due = {key: attempts for key, attempts in by_host.items()
                if self.hosts[key].notified or now >= self.hosts[key].next_poll}
         if len(due) == 1:  # the common case: no tasks, no yielding to the loop mid-round
             results = [await self._poll(*next(iter(due.items())))]
         else:
-            results = await asyncio.gather(*(self._poll(key, actives) for key, actives in due.items()))
-        for (key, actives), observed in zip(due.items(), results):
+            results = await asyncio.gather(*(self._poll(key, attempts) for key, attempts in due.items()))
+        for (key, attempts), observed in zip(due.items(), results):
             slot = self.hosts[key]
             changed = False
-            for active in actives:
-                obs = observed.get(active.staged.token)
-                if obs is not None and obs.state is not active.state:
+            for attempt in attempts:
+                obs = observed.get(attempt.staged.token)
+                if obs is not None and obs.state is not attempt.state:
                     changed = True
-                    await self._apply(active, obs)
-            for active in actives:
-                if active.staged.job in self.active and active.state is JobState.RUNNING and now >= active.next_log_read:
-                    await self._mine(active)
-                    active.next_log_read = now + LOG_INTERVAL
+                    await self._apply(attempt, obs)
             slot.interval = slot.host.poll_interval if changed else min(slot.interval * 1.5, MAX_POLL_INTERVAL)
             slot.next_poll = now + slot.interval
 
-    async def _poll(self, key: HostKey, actives: list[Active]) -> dict[str, Observation]:
+    async def _poll(self, key: HostKey, attempts: list[Attempt]) -> dict[str, Observation]:
         slot = self.hosts[key]
         slot.notified = False
         try:
-            return await slot.host.poll([a.sub for a in actives if a.sub])
+            return await slot.host.poll([a.sub for a in attempts if a.sub])
         except HostError as exc:
             log.warning("host %s: poll failed: %s", slot.host.name, exc)
-            return {a.staged.token: Observation(JobState.UNKNOWN, message=str(exc)) for a in actives}
+            return {a.staged.token: Observation(JobState.UNKNOWN, message=str(exc)) for a in attempts}
 
-    async def _mine(self, active: Active) -> None:
-        assert active.sub is not None
-        slot = self.hosts[active.host_key]
+    async def _mine_due(self, now: float) -> None:
+        """Read the logs of running attempts on their own cadence, not the hosts' polling
+        back-off: progress printed by a long job is recorded within seconds."""
+        due = [a for a in self.run_state.active.values()
+               if a.state is JobState.RUNNING and a.sub is not None and now >= a.next_log_read]
+        for attempt in due:
+            attempt.next_log_read = now + max(LOG_INTERVAL, self.hosts[attempt.host_key].host.log_interval)
+        if len(due) == 1:
+            await self._mine(due[0])
+        elif due:
+            await gather_limited([self._mine(attempt) for attempt in due])
+
+    async def _mine(self, attempt: Attempt) -> None:
+        assert attempt.sub is not None
         try:
-            data, _ = await slot.host.read_log(active.sub, active.miner.read_offset)
+            data, _ = await self.hosts[attempt.host_key].host.read_log(attempt.sub, attempt.miner.read_offset)
         except HostError as exc:
-            log.debug("job %s: log not readable now: %s", active.staged.job, exc)
+            log.debug("job %s: log not readable now: %s", attempt.staged.job, exc)
             return
         if not data:
             return
-        mark = active.miner.feed(data)
-        job, token, offset = active.staged.job, active.staged.token, active.miner.line_offset
-        self._writes.append(lambda: self.store.update_attempt(token, log_offset=offset))
-        if mark is not None and mark.progress is not None and mark.progress != self.progress.get(job):
-            self.progress[job] = value = mark.progress
-            self._writes.append(lambda: self.store.set_progress(self.wid, job, value, mark.message))
+        mark = attempt.miner.feed(data)
+        self.run_state.log_read(attempt)
+        job = attempt.staged.job
+        if mark is not None and mark.progress is not None and mark.progress != self.run_state.jobs[job].progress:
+            self.run_state.set_progress(job, mark.progress, mark.message)
 
-    async def _apply(self, active: Active, obs: Observation) -> None:
-        job, token = active.staged.job, active.staged.token
+    async def _apply(self, attempt: Attempt, obs: Observation) -> None:
         if obs.state.is_terminal:
             if obs.state is not JobState.CANCELED:
-                await self._mine(active)
-            if obs.state is JobState.DONE and active.sub is not None:
-                obs = await self.hosts[active.host_key].host.finish(active.sub, obs)
-            self._finish(job, obs)
+                await self._mine(attempt)
+            if obs.state is JobState.DONE and attempt.sub is not None:
+                obs = await self.hosts[attempt.host_key].host.finish(attempt.sub, obs)
+            self._finish(attempt.staged.job, obs)
             return
-        if obs.state is JobState.RUNNING and active.running_since is None:
-            active.running_since = time.monotonic()
-        active.state = obs.state
-        self.states[job] = obs.state
-        self._note(job, token, obs)
-
-    def _note(self, job: str, token: str, obs: Observation) -> None:
-        """Queue the write of an observation, stamped with the time it was made."""
-        now = time.time()
-        self._writes.append(lambda: self._record(job, token, obs, now))
-
-    def _record(self, job: str, token: str, obs: Observation, now: float) -> None:
-        self.store.set_job_state(self.wid, job, obs.state, message=obs.message, exit_code=obs.exit_code, ts=now)
-        fields: dict[str, object] = {"state": obs.state, "message": obs.message}
-        if obs.state is JobState.RUNNING:
-            fields["started"] = now
-        if obs.state.is_terminal:
-            fields.update(ended=now, exit_code=obs.exit_code)
-        self.store.update_attempt(token, **fields)
-        if obs.state.is_terminal:
-            self.notifier.job_event(job, obs.state.value, attempt=self.attempts.get(job),
-                                    exit_code=obs.exit_code, message=obs.message)
+        if obs.state is JobState.RUNNING and attempt.running_since is None:
+            attempt.running_since = time.monotonic()
+        self.run_state.move(attempt.staged.job, obs.state, message=obs.message, exit_code=obs.exit_code)
 
     def _finish(self, job: str, obs: Observation) -> None:
-        """Record a terminal observation; retry, or release or skip the job's descendants."""
-        active = self.active.pop(job)
-        token = active.staged.token
-        if self._retry(job, token, obs):
+        """A terminal observation: retry, or record it and release or skip the descendants."""
+        if self._retry(job, obs):
             return
-        self.states[job] = obs.state
+        self.run_state.move(job, obs.state, message=obs.message, exit_code=obs.exit_code)
         if obs.state is JobState.DONE:
-            self.progress[job] = 100  # the DONE record sets it in the store
             fingerprint = self.fingerprints.get(job)
             if fingerprint:
-                self._writes.append(lambda: self.store.set_fingerprint(self.wid, job, fingerprint))
-        self._note(job, token, obs)
-        self._skipped(self.readiness.succeeded(job) if obs.state is JobState.DONE else self.readiness.failed(job))
+                self.run_state.succeeded_with(job, fingerprint)
+            self._skip(self.readiness.succeeded(job))
+        else:
+            self._skip(self.readiness.failed(job))
 
-    def _retry(self, job: str, token: str, obs: Observation) -> bool:
+    def _retry(self, job: str, obs: Observation) -> bool:
         """Schedule another attempt if the job's policy retries this failure."""
         delay = None if self._cancel else self.limits.schedule_retry(job, obs, time.monotonic())
         if delay is None:
             return False
-        self.states[job] = JobState.RETRYING
-        message = f"attempt {self.attempts[job]} {obs.state.value}" + (f" ({obs.message})" if obs.message else "")
+        number = self.run_state.jobs[job].attempt
+        message = f"attempt {number} {obs.state.value}" + (f" ({obs.message})" if obs.message else "")
         message += f"; retry {self.limits.retries[job]} in {delay:g}s"
         log.info("job %s: %s", job, message)
-
-        def write() -> None:
-            now = time.time()
-            self.store.update_attempt(token, state=obs.state, exit_code=obs.exit_code, ended=now, message=obs.message)
-            self.store.set_job_state(self.wid, job, JobState.RETRYING, message=message, exit_code=obs.exit_code, ts=now)
-
-        self._writes.append(write)
+        self.run_state.retrying(job, obs.state, exit_code=obs.exit_code, attempt_message=obs.message, message=message)
         return True
 
     def _release_retries(self, now: float) -> None:
         for job in self.limits.due(now):
-            self.states[job] = JobState.READY
+            self.run_state.ready(job)
             self.readiness.consider(job, check_parents=False)
 
     async def _enforce_timeouts(self, now: float) -> None:
         """Kill attempts past their ``timeout`` (hosts whose scheduler enforces it are left to it)."""
-        expired: dict[HostKey, list[tuple[Active, float]]] = {}
-        for job, active in self.active.items():
-            limit = self.limits.timed_out(job, active.running_since, now)
-            if limit is not None and not self.hosts[active.host_key].host.enforces_time_limit:
-                expired.setdefault(active.host_key, []).append((active, limit))
+        expired: dict[HostKey, list[tuple[Attempt, float]]] = {}
+        for job, attempt in self.run_state.active.items():
+            limit = self.limits.timed_out(job, attempt.running_since, now)
+            if limit is not None and not self.hosts[attempt.host_key].host.capabilities.enforces_time_limit:
+                expired.setdefault(attempt.host_key, []).append((attempt, limit))
         for key, items in expired.items():
             try:
                 await self.hosts[key].host.cancel([a.sub for a, _ in items if a.sub])
             except HostError as exc:
                 log.error("host %s: cannot stop timed-out jobs: %s", self.hosts[key].host.name, exc)
-            for active, limit in items:
-                self._finish(active.staged.job, Observation(JobState.TIMEOUT, message=f"time limit of {limit:g}s reached"))
+            for attempt, limit in items:
+                self._finish(attempt.staged.job,
+                             Observation(JobState.TIMEOUT, message=f"time limit of {limit:g}s reached"))
 
-    async def _deadline_passed(self) -> None:
-        """The workflow's deadline: stop everything still running as ``timeout``."""
-        self.limits.deadline_hit = True
-        await self._stop_all(JobState.TIMEOUT, "workflow deadline reached")
-
-    def _skipped(self, skips: list[Skip]) -> None:
+    def _skip(self, skips: list[Skip]) -> None:
         for job, message in skips:
-            self._writes.append(partial(self.store.set_job_state, self.wid, job, JobState.SKIPPED, message=message))
+            self.run_state.move(job, JobState.SKIPPED, message=message)
+        self.readiness.skipped.clear()
 
     def _host_key(self, job: str) -> HostKey:
         key = self._host_of.get(job)
@@ -440,34 +427,29 @@ class Engine:
         if not ready.ready:
             return []
         running: dict[HostKey, int] = {}
-        for active in self.active.values():
-            running[active.host_key] = running.get(active.host_key, 0) + 1
+        for attempt in self.run_state.active.values():
+            running[attempt.host_key] = running.get(attempt.host_key, 0) + 1
         slots: dict[Hashable, int] = {}
         for key in ready.by_host:
-            host_key = cast(HostKey, key)
+            host_key: HostKey = key  # type: ignore[assignment]  # readiness keys are host keys
             slots[key] = self.hosts[host_key].host.max_parallel - running.get(host_key, 0)
-        candidates = ready.candidates(slots, everything=getattr(self.policy, "needs_all_ready", False))
-        chosen = self.policy.select(candidates, self._host_key, slots, len(self.active), ready.order.__getitem__)
-        chosen = self._within_sweep_limits(chosen)
+        candidates = ready.candidates(slots, everything=self.policy.needs_all_ready)
+        chosen = self.policy.select(candidates, self._host_key, slots, len(self.run_state.active), ready.order.__getitem__)
         staged: list[StagedJob] = []
-        for job in chosen:
+        for job in self._within_sweep_limits(chosen):
             ready.take(job)
-            attempt = self.attempts.get(job, 0) + 1
-            self.attempts[job] = attempt
-            token = f"hf-{self.wid}-{job}-{attempt}-{secrets.token_hex(4)}"
-            item = self._staged(job, attempt, token)
+            number = self.run_state.jobs[job].attempt + 1
+            token = f"hf-{self.wid}-{job}-{number}-{secrets.token_hex(4)}"
+            item = self._staged(job, number, token)
             staged.append(item)
-            self.states[job] = JobState.SUBMITTED
-            self.progress[job] = 0
             key = self._host_key(job)
-            self.active[job] = Active(item, key, JobState.SUBMITTED)
-            self._writes.append(partial(self._record_attempt, item, key))
+            self.run_state.start(Attempt(item, key, JobState.SUBMITTED), remote=self.hosts[key].host.capabilities.external)
         return staged
 
     def _within_sweep_limits(self, chosen: list[str]) -> list[str]:
         """Drop jobs beyond their sweep's ``max_parallel`` (job args ``sweep``/``max_parallel``)."""
         active: dict[str, int] = {}
-        for job in self.active:
+        for job in self.run_state.active:
             sweep = self.spec.jobs[job].args.get("sweep")
             if sweep:
                 active[sweep] = active.get(sweep, 0) + 1
@@ -482,17 +464,11 @@ class Engine:
             kept.append(job)
         return kept
 
-    def _record_attempt(self, item: StagedJob, key: HostKey) -> None:
-        kind, host = key
-        self.store.add_attempt(self.wid, job=item.job, number=item.attempt, token=item.token, kind=kind,
-                               host=host, workdir=item.workdir, stem=item.stem)
-        self.store.set_job_state(self.wid, item.job, JobState.SUBMITTED, attempt=item.attempt)
-
     async def _submit(self, staged: Iterable[StagedJob]) -> None:
         """Start attempts already recorded; what is learned is written with the next round."""
         groups: dict[HostKey, list[StagedJob]] = {}
         for item in staged:
-            groups.setdefault(self.active[item.job].host_key, []).append(item)
+            groups.setdefault(self.run_state.active[item.job].host_key, []).append(item)
         for key, items in groups.items():
             slot = self.hosts[key]
             try:
@@ -502,33 +478,22 @@ class Engine:
                 continue
             slot.next_poll = time.monotonic() + slot.host.poll_interval
             slot.interval = slot.host.poll_interval
+            after = slot.host.capabilities.submitted_state
             for sub in subs:
-                active = self.active[sub.job]
-                active.sub = sub
-                self._write_native(active)
-                if active.state is JobState.SUBMITTED:
-                    obs = Observation(slot.host.submitted_state)
-                    if obs.state is JobState.RUNNING:
-                        active.running_since = time.monotonic()
-                    active.state = obs.state
-                    self.states[sub.job] = obs.state
-                    self._note(sub.job, sub.token, obs)
-
-    def _write_native(self, active: Active) -> None:
-        sub = active.sub
-        assert sub is not None
-        self._writes.append(lambda: self.store.update_attempt(sub.token, native_id=sub.native_id))
+                attempt = self.run_state.active[sub.job]
+                attempt.sub = sub
+                self.run_state.confirmed(attempt)
+                if attempt.state is JobState.SUBMITTED:
+                    if after is JobState.RUNNING:
+                        attempt.running_since = time.monotonic()
+                    self.run_state.move(sub.job, after)
 
     def _submit_failed(self, items: list[StagedJob], exc: HostError) -> None:
         for item in items:
             if exc.transient:
                 # the host may or may not have started it: find it by token before retrying
                 log.warning("job %s: submit uncertain (%s); will look it up", item.job, exc)
-                active = self.active[item.job]
-                active.state = JobState.UNKNOWN
-                self.states[item.job] = JobState.UNKNOWN
-                obs = Observation(JobState.UNKNOWN, message=str(exc))
-                self._note(item.job, item.token, obs)
+                self.run_state.move(item.job, JobState.UNKNOWN, message=str(exc))
             else:
                 self._finish(item.job, Observation(JobState.FAILED, message=str(exc)))
 
@@ -538,46 +503,41 @@ class Engine:
         """Pick up jobs and edges added (or removed) by another process or thread."""
         self._generation = generation
         spec = self.store.spec(self.name)
-        added = [job for job in spec.jobs if job not in self.states]
-        removed = [job for job in self.spec.jobs if job not in spec.jobs and job not in self.active]
+        added = [job for job in spec.jobs if job not in self.run_state]
+        removed = [job for job in self.spec.jobs if job not in spec.jobs and job not in self.run_state.active]
         self.spec = spec
         self.limits.update(spec)
         for job in removed:
             if job in self.readiness.ready:
                 self.readiness.take(job)
-            self.states.pop(job, None)
+            self.run_state.forget(job)
             self.limits.retry_at.pop(job, None)
             self.graph.remove_node(job)
         for job in added:
-            self.states[job] = JobState.READY
-            self.progress[job] = 0
+            self.run_state.ready(job)
             self.graph.add_node(job)
         self.graph.add_edges_from(
-            (parent, child) for parent, child in spec.edges if parent in self.states and child in self.states
+            (parent, child) for parent, child in spec.edges if parent in self.run_state and child in self.run_state
         )
-        self._skipped(self.readiness.recount(list(self.graph.nodes)))
+        self._skip(self.readiness.recount(list(self.graph.nodes)))
         log.info("workflow %s changed: %d jobs added, %d removed", self.name, len(added), len(removed))
-
-    async def _cancel_all(self) -> None:
-        await self._stop_all(JobState.CANCELED, "canceled")
 
     async def _stop_all(self, state: JobState, message: str) -> None:
         by_host: dict[HostKey, list[Submission]] = {}
-        for active in self.active.values():
-            if active.sub is not None:
-                by_host.setdefault(active.host_key, []).append(active.sub)
+        for attempt in self.run_state.active.values():
+            if attempt.sub is not None:
+                by_host.setdefault(attempt.host_key, []).append(attempt.sub)
         for key, subs in by_host.items():
             try:
                 await self.hosts[key].host.cancel(subs)
             except HostError as exc:
                 log.error("host %s: cancel failed: %s", self.hosts[key].host.name, exc)
-        for job in list(self.active):
+        for job in list(self.run_state.active):
             self._finish(job, Observation(state, message=message))
         for job in list(self.limits.retry_at):
             del self.limits.retry_at[job]
-            self.states[job] = state
-            self._writes.append(partial(self.store.set_job_state, self.wid, job, state, message=message))
-            self._skipped(self.readiness.failed(job))
+            self.run_state.move(job, state, message=message)
+            self._skip(self.readiness.failed(job))
         self.readiness.clear()
         self._flush()
 
@@ -586,15 +546,15 @@ class Engine:
             return WorkflowState.FAILED
         if self._cancel or self.store.generation(self.wid)[1]:
             return WorkflowState.CANCELED
-        if all(state is JobState.DONE for state in self.states.values()):
+        if all(run.state is JobState.DONE for run in self.run_state.jobs.values()):
             return WorkflowState.DONE
         return WorkflowState.FAILED
 
-    def _flush(self, *, durable: bool = False) -> None:
-        """Write everything this round decided, in one transaction."""
-        if not self._writes:
-            return
-        writes, self._writes = self._writes, []
-        with self.store.transaction(durable=durable):
-            for write in writes:
-                write()
+    def _flush(self) -> None:
+        """Write everything this round decided, in one transaction; then notify."""
+        writes, notices, durable = self.run_state.take_round()
+        if writes:
+            self.store.apply(self.wid, writes, durable=durable)
+        for notice in notices:
+            self.notifier.job_event(notice.job, notice.state.value, attempt=notice.attempt,
+                                    exit_code=notice.exit_code, message=notice.message)

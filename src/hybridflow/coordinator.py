@@ -1,0 +1,208 @@
+"""The coordinator's one entry point: a typed :class:`RunRequest` in, an :class:`ExitCode` out.
+
+``hflow workflow run`` calls :func:`run` in its own process; the service's runner starts
+``python -c "from hybridflow.coordinator import main; main()" REQUEST_JSON`` detached,
+which parses the same request type and calls the same :func:`run`. So the two sides
+cannot disagree on the options (an unknown or refused option is a :class:`RequestError`
+on both) nor on what an exit status means (:class:`ExitCode`).
+
+Contracts:
+
+- A :class:`RunRequest` that exists is valid: the constructor raises
+  :class:`RequestError` (a :class:`~hybridflow.errors.SpecError`: CLI exit 2, HTTP 422)
+  for a combination that cannot run. ``resume=False`` is one: a coordinator always
+  re-attaches to the attempts an interrupted run left (that is what makes a job never
+  run twice), so not resuming is not something it can do.
+- :func:`run` runs one stored workflow to its end, cancelling on SIGINT/SIGTERM, and
+  returns the :class:`RunResult`; it raises :class:`~hybridflow.errors.HybridflowError`
+  when the run cannot start (no such workflow, another coordinator holds the lock...).
+- :func:`exit_code_for` maps such an error to its exit code, the same for the CLI and the
+  service's child process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field, fields
+from enum import IntEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .api import Workflow, open_store
+from .errors import HybridflowError, LockedError, NotFoundError, SpecError
+from .rerun import RerunMode
+from .states import WorkflowState
+from .store.sqlite import Store
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+#: what the CLI's display wraps around a run: given the engine, a context entered while it runs
+Watch = Callable[["Engine"], AbstractContextManager[object]]
+
+
+class ExitCode(IntEnum):
+    """Exit statuses of ``hflow`` and of the coordinator process (one table for both)."""
+
+    OK = 0
+    FAILED = 1  # a job did not succeed
+    ERROR = 1  # hybridflow refused (not found...): same status as FAILED, as documented
+    USAGE = 2  # invalid workflow description or request
+    INVALID = 2
+    BUSY = 75  # another coordinator runs the workflow (EX_TEMPFAIL)
+    CANCELED = 130
+
+
+class RequestError(SpecError):
+    """The run request itself cannot run (options that contradict each other...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What to run and how; every field as ``hflow workflow run`` spells its option."""
+
+    workflow: str
+    rerun: RerunMode = RerunMode.DEFAULT
+    from_jobs: tuple[str, ...] = ()
+    workdir: Path | None = None
+    sequential: bool = False
+    resume: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.workflow, str) or not self.workflow:
+            raise RequestError("a run request needs a workflow name")
+        try:
+            rerun = RerunMode(self.rerun)
+        except ValueError:
+            valid = ", ".join(mode.value for mode in RerunMode)
+            raise RequestError(f"unknown rerun mode {self.rerun!r} (valid: {valid})") from None
+        object.__setattr__(self, "rerun", rerun)
+        if isinstance(self.from_jobs, str) or not all(isinstance(job, str) and job for job in self.from_jobs):
+            raise RequestError("from_jobs must be a list of job names")
+        object.__setattr__(self, "from_jobs", tuple(self.from_jobs))
+        if self.from_jobs and rerun is not RerunMode.DEFAULT:
+            raise RequestError("use only one of --rerun-failed, --from and --force")
+        if self.workdir is not None:
+            object.__setattr__(self, "workdir", Path(self.workdir))
+        for name in ("sequential", "resume"):
+            if not isinstance(getattr(self, name), bool):
+                raise RequestError(f"{name} must be true or false")
+        if not self.resume:
+            raise RequestError(
+                "resume cannot be turned off: a run always re-attaches to the attempts an interrupted "
+                "run left, so that no job runs twice (rerun 'force' runs every job again)"
+            )
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = asdict(self)
+        data["rerun"] = self.rerun.value
+        data["from_jobs"] = list(self.from_jobs)
+        data["workdir"] = None if self.workdir is None else str(self.workdir)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunRequest:
+        """The request :meth:`to_json` wrote; unknown keys or wrong types: :class:`RequestError`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RequestError(f"run request is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise RequestError("run request must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RequestError(f"unknown run option '{unknown[0]}' (valid: {', '.join(sorted(known))})")
+        workdir = data.get("workdir")
+        if workdir is not None and not isinstance(workdir, str):
+            raise RequestError("workdir must be a path")
+        if not isinstance(data.get("from_jobs", []), list):
+            raise RequestError("from_jobs must be a list of job names")
+        return cls(**{**data, "from_jobs": tuple(data.get("from_jobs", ())),
+                      "workdir": None if workdir is None else Path(workdir)})
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended: its exit code, the workflow's final state, the jobs reused."""
+
+    exit_code: ExitCode
+    state: WorkflowState
+    reused: tuple[str, ...] = field(default=())
+
+
+def exit_code_of(state: WorkflowState) -> ExitCode:
+    """OK when every job succeeded, CANCELED when canceled, else FAILED."""
+    if state is WorkflowState.DONE:
+        return ExitCode.OK
+    if state is WorkflowState.CANCELED:
+        return ExitCode.CANCELED
+    return ExitCode.FAILED
+
+
+def exit_code_for(exc: HybridflowError) -> ExitCode:
+    """The exit status for an error that stopped a command before or instead of running."""
+    if isinstance(exc, SpecError):
+        return ExitCode.USAGE
+    if isinstance(exc, LockedError):
+        return ExitCode.BUSY
+    return ExitCode.ERROR
+
+
+def check(request: RunRequest, store: Store) -> None:
+    """Raise unless ``request`` can start on ``store``: the workflow exists (else
+    :class:`~hybridflow.errors.NotFoundError`) and has every ``from_jobs`` job (else
+    :class:`RequestError`). The service calls this before it starts a coordinator."""
+    if not store.exists(request.workflow):
+        raise NotFoundError(f"no workflow named '{request.workflow}'")
+    if request.from_jobs:
+        jobs = store.spec(request.workflow).jobs
+        unknown = [job for job in request.from_jobs if job not in jobs]
+        if unknown:
+            raise RequestError(f"--from names unknown job '{unknown[0]}' of workflow '{request.workflow}'")
+
+
+def run(request: RunRequest, *, store: Store | None = None, watch: Watch | None = None) -> RunResult:
+    """Run the stored workflow ``request.workflow`` to its end (see the module's contracts)."""
+    store = store or open_store()
+    check(request, store)
+    engine = Workflow(request.workflow, store=store).engine(
+        parallel=not request.sequential, workdir=request.workdir, rerun=request.rerun,
+        from_jobs=request.from_jobs,
+    )
+    state = asyncio.run(_drive(engine, watch))
+    return RunResult(exit_code_of(state), state, tuple(engine.reused))
+
+
+async def _drive(engine: Engine, watch: Watch | None) -> WorkflowState:
+    """``engine.run()`` with SIGINT/SIGTERM turned into a cancel request, inside ``watch``."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, engine.request_cancel)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no unix signals
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(engine.request_cancel))
+    with watch(engine) if watch is not None else nullcontext():
+        return await engine.run()
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The service's coordinator process: ``REQUEST_JSON`` in argv, the exit code out.
+
+    Errors print as one ``error: ...`` line on stderr; the final state as one line on stdout.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if len(args) != 1:
+            raise RequestError("usage: coordinator REQUEST_JSON")
+        result = run(RunRequest.from_json(args[0]))
+    except HybridflowError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+        sys.exit(exit_code_for(exc))
+    print(f"{json.loads(args[0])['workflow']}: {result.state.value}", flush=True)
+    sys.exit(result.exit_code)

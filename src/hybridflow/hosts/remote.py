@@ -1,0 +1,129 @@
+"""The run directory of a host reached through a :class:`~hybridflow.hosts.shell.Shell`.
+
+:class:`RunDirectory` is the part every kind that runs the wrapper away from the
+coordinator's process shares, whatever starts the wrapper (a detached process for ``ssh``
+and ``wsl``, a batch system for ``slurm`` and ``lsf``): the transport (opened on first
+use, from the event loop), staging attempts, reading their logs, and bringing their
+outputs back. Host kinds *hold* one (composition), they do not inherit it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..spec import JobSpec
+from ..states import JobState, Observation
+from . import staging
+from .attempt import AttemptFiles
+from .base import HostConfig, StagedJob, Submission
+from .shell import Shell, release_shell, shell_for
+
+log = logging.getLogger(__name__)
+
+STAGE_MARK = "# hflow-stage: "
+
+
+def stage_record(job: StagedJob) -> str:
+    """A comment line of the wrapper that lets a restarted coordinator stage out without
+    the spec."""
+    out = staging.stage_list(job.spec, "stage_out")
+    return STAGE_MARK + json.dumps({"stage_out": out, "local_run_dir": str(job.local_run_dir)})
+
+
+class RunDirectory:
+    """Attempts' files on one host: staging, logs, stage-out, over one shell.
+
+    ``shell`` is the transport to use; without one, :func:`shell_for` picks it from the
+    config (and :meth:`close` gives it back).
+    """
+
+    def __init__(self, config: HostConfig, kind: str, shell: Shell | None = None) -> None:
+        self.config = config
+        self.kind = kind
+        self._shell = shell
+        self._own_shell = shell is None
+        self._jobs: dict[str, tuple[JobSpec, Path]] = {}  # token -> (spec, local run dir)
+
+    @property
+    def shell(self) -> Shell:
+        if self._shell is None:
+            self._shell = shell_for(self.config, self.kind)
+        return self._shell
+
+    async def close(self) -> None:
+        shell, self._shell = self._shell, None
+        if shell is not None and self._own_shell:
+            await release_shell(shell)
+
+    @property
+    def python(self) -> str:
+        return self.config.python or "python3"
+
+    def root(self, workflow: str, default_root: str) -> str:
+        """The run directory of ``workflow`` under the host's ``workdir`` root."""
+        return f"{(self.config.workdir or default_root).rstrip('/')}/{workflow}"
+
+    def remember(self, job: StagedJob) -> None:
+        """Keep what :meth:`finish` needs of an attempt started or found by this process."""
+        self._jobs[job.token] = (job.spec, job.local_run_dir)
+
+    async def prepare(self, jobs: list[StagedJob], header: staging.HeaderFn) -> list[staging.Prepared]:
+        """Resolve venvs, then stage the attempts (see :func:`staging.prepare`)."""
+        shell = self.shell
+        if any(job.spec.venv for job in jobs):
+            resolved = {job.spec.venv: await shell.resolve(job.spec.venv) for job in jobs if job.spec.venv}
+            jobs = [_with_venv(job, resolved[job.spec.venv]) if job.spec.venv else job for job in jobs]
+        for job in jobs:
+            self.remember(job)
+        return await staging.prepare(shell, jobs, python=self.python, header=header)
+
+    async def files(self, workdir: str, stem: str) -> AttemptFiles:
+        """The attempt's files, with ``~`` and relative roots resolved on the host."""
+        return AttemptFiles(await self.shell.resolve(workdir), stem)
+
+    async def read_log(self, sub: Submission, offset: int, limit: int) -> tuple[bytes, int]:
+        data = await self.shell.read_bytes((await self.files(sub.workdir, sub.stem)).log, offset, limit)
+        if not data:
+            return b"", offset
+        return data, offset + len(data)
+
+    async def wrapper_text(self, workdir: str, stem: str) -> str:
+        """The head of an attempt's wrapper on the host ('' when there is none)."""
+        text = await self.shell.read_bytes(AttemptFiles(workdir, stem).wrapper, 0, 8192)
+        return (text or b"").decode("utf-8", "replace")
+
+    async def finish(self, sub: Submission, obs: Observation) -> Observation:
+        """Copy a successful attempt's ``stage_out`` files back (a missing one fails it)."""
+        if obs.state is not JobState.DONE:
+            return obs
+        workdir = await self.shell.resolve(sub.workdir)
+        known = self._jobs.get(sub.token)
+        if known is not None:
+            spec, local_run_dir = known
+            if not spec.args.get("stage_out"):
+                return obs
+        else:  # attempt started by an earlier coordinator: read its record in the wrapper
+            record = await self._stage_record(workdir, sub.stem)
+            if record is None or not record["stage_out"]:
+                return obs
+            spec = JobSpec(name=sub.job, args={"stage_out": record["stage_out"]})
+            local_run_dir = Path(record["local_run_dir"])
+        return await staging.stage_out(self.shell, spec, sub, workdir, local_run_dir, obs)
+
+    async def _stage_record(self, workdir: str, stem: str) -> dict[str, Any] | None:
+        for line in (await self.wrapper_text(workdir, stem)).splitlines():
+            if line.startswith(STAGE_MARK):
+                try:
+                    record = json.loads(line[len(STAGE_MARK):])
+                except ValueError:
+                    return None
+                return record if isinstance(record, dict) else None
+        return None
+
+
+def _with_venv(job: StagedJob, venv: str) -> StagedJob:
+    return dataclasses.replace(job, spec=dataclasses.replace(job.spec, venv=venv))

@@ -1,0 +1,70 @@
+"""Start-up of ``hflow`` (issue 11): a local run imports none of the service, SSH, notebook
+or HTTP client stacks, and ``-q`` prints one summary line instead of the status table."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from support import hflow
+
+#: what a local run must not import (the service, SSH, notebooks, the HTTP client)
+HEAVY = ("fastapi", "uvicorn", "starlette", "asyncssh", "nbclient", "nbformat", "jupyter_client", "httpx")
+
+PROBE = """
+import json, sys
+{body}
+print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r}))))
+"""
+
+
+def _imported(body: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE.format(body=body, heavy=HEAVY)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_cli_imports_no_heavy_stack() -> None:
+    assert _imported("import hybridflow.cli") == []
+
+
+def test_a_local_run_imports_no_heavy_stack(home: Path, write_workflow) -> None:
+    path = write_workflow("workflow:\n  nodes:\n    a: {exec: 'true'}\n    b: {exec: 'echo b'}\n"
+                          "  dependencies: ['a,b']\n")
+    body = f"""
+from hybridflow.cli import main
+sys.argv = ["hflow", "workflow", "run", {str(path)!r}, "-q"]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+"""
+    assert _imported(body) == []
+
+
+def test_quiet_prints_one_summary_line_and_the_table_only_when_asked(home: Path, write_workflow) -> None:
+    message = "x" * 150
+    path = write_workflow(f"workflow:\n  nodes:\n    a: {{exec: 'true'}}\n    b: {{exec: 'echo {message} >&2; exit 3'}}\n"
+                          "    c: {exec: 'true'}\n  dependencies: ['a,b,c']\n")
+    quiet = hflow("workflow", "run", str(path), "-q")
+    assert quiet.returncode == 1, quiet.stderr
+    assert quiet.stdout.splitlines() == ["wf: failed - 3 jobs: done 1, failed 1, skipped 1; failed: b"]
+    again = hflow("workflow", "run", "wf", "-q", "--rerun-failed", "--table")
+    lines = again.stdout.splitlines()
+    assert lines[-1] == "wf: failed - 3 jobs: done 1, failed 1, skipped 1; failed: b"
+    assert any(line.split()[:2] == ["c", "skipped"] for line in lines)
+    done = write_workflow("workflow:\n  nodes:\n    only: {exec: 'true'}\n", name="one.yaml")
+    assert hflow("workflow", "run", str(done), "-q").stdout == "one: done - 1 job: done 1\n"
+
+
+def test_output_to_a_pipe_is_not_wrapped_at_80_columns(home: Path, write_workflow) -> None:
+    names = ",".join(f"job{i:02d}-with-a-longish-name" for i in range(12))
+    path = write_workflow("workflow:\n  nodes:\n" + "".join(
+        f"    job{i:02d}-with-a-longish-name: {{exec: 'exit 1'}}\n" for i in range(12)))
+    result = subprocess.run([sys.executable, "-c", "from hybridflow.cli import main; main()",
+                             "workflow", "run", str(path), "-q"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stdout.count("\n") == 1 and names.replace(",", ", ") in result.stdout
