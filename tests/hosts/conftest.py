@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hostsupport import TESTBED_DIR, VENV, Testbed, read_env
+from hostsupport import FAKE_WSL, KINDS, TESTBED_DIR, TESTBED_KINDS, VENV, Testbed, read_env
+
+import fakebatch
 
 
 def _problem() -> str | None:
@@ -105,6 +107,30 @@ def hosts_file(home: Path, testbed: Testbed, remote_python: str) -> Path:
     path = home / "hosts.yaml"
     path.write_text(yaml.safe_dump({"hosts": hosts}))
     return path
+
+
+@pytest.fixture(params=[pytest.param(k, marks=pytest.mark.testbed) if k in TESTBED_KINDS else k for k in KINDS])
+def kind(request: pytest.FixtureRequest, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each kind of the conformance suite, set up: the testbed's hosts file for the real
+    ones; for the others a hosts file naming the stand-ins, and ``PATH`` leading to them."""
+    name = str(request.param)
+    if name in TESTBED_KINDS:
+        request.getfixturevalue("hosts_file")
+    elif name != "local":
+        tools = tmp_path / "fake-tools"
+        for key, value in fakebatch.install(tools / "bin", tools / "jobs").items():
+            monkeypatch.setenv(key, value)
+        wsl = tools / "bin" / "wsl.exe"
+        wsl.write_text(FAKE_WSL)
+        wsl.chmod(0o755)
+        quick = {"poll_interval": 0.5, "min_poll_gap": 0.3, "python": sys.executable}
+        hosts = {
+            "wslbox": {"kind": "wsl", "wsl_exe": str(wsl), "workdir": str(tmp_path / "wsl-home"), **quick},
+            "localhost": quick,
+        }
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "hosts.yaml").write_text(yaml.safe_dump({"hosts": hosts}))
+    return name
 
 
 @pytest.fixture

@@ -22,7 +22,21 @@ KINDS: dict[str, dict[str, str]] = {
     "ssh": {"kind": "ssh", "host": "testbed"},
     "slurm": {"kind": "slurm"},
     "slurm-ssh": {"kind": "slurm", "host": "cluster"},
+    # without the testbed: stand-ins for wsl.exe and for Slurm's and LSF's commands
+    "wsl": {"kind": "wsl", "host": "wslbox"},
+    "lsf": {"kind": "lsf"},
+    "slurm-fake": {"kind": "slurm"},
 }
+#: the kinds that need the real SSH server and Slurm cluster
+TESTBED_KINDS = frozenset({"ssh", "slurm", "slurm-ssh"})
+
+#: stand-in for wsl.exe: ``wsl.exe [-d DISTRO] [-u USER] --exec PROGRAM ARGS...``
+FAKE_WSL = """#!/bin/bash
+echo "$1 $2 $3" >> "$(dirname "$0")/calls.txt"
+while [ "$1" != "--exec" ]; do shift; done
+shift
+exec "$@"
+"""
 
 
 @dataclass(frozen=True)

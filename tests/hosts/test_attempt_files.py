@@ -20,14 +20,7 @@ from support import hflow
 from hostsupport import KINDS
 
 #: jobs per kind (the testbed's Slurm runs two at a time)
-SIZES = {"local": 60, "ssh": 12, "slurm": 4, "slurm-ssh": 4}
-
-
-@pytest.fixture(params=list(KINDS))
-def kind(request: pytest.FixtureRequest, home: Path) -> str:
-    if request.param != "local":
-        request.getfixturevalue("hosts_file")
-    return str(request.param)
+SIZES = {"local": 60, "ssh": 12, "slurm": 4, "slurm-ssh": 4, "wsl": 12, "lsf": 12, "slurm-fake": 12}
 
 
 def _write(make_workflow, kind: str, status: int) -> Path:

@@ -16,14 +16,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from hostsupport import KINDS, Testbed, wait_for
+from hostsupport import KINDS, wait_for
 
 from hybridflow import JobState, Workflow, WorkflowState, config
 from hybridflow.hosts import host_class
 from hybridflow.hosts.base import StagedJob
 from hybridflow.store.sqlite import Store
-
-pytestmark = pytest.mark.testbed
 
 COUNT_SH = """\
 #!/bin/bash
@@ -56,8 +54,7 @@ def attempt_dir(wf: Workflow, job: str) -> Path:
     return Path(workdir)
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_outcomes_progress_and_notebook(kind: str, hosts_file: Path, make_workflow) -> None:
+def test_outcomes_progress_and_notebook(kind: str, make_workflow) -> None:
     where = KINDS[kind]
     path = make_workflow(
         {
@@ -92,9 +89,7 @@ def test_outcomes_progress_and_notebook(kind: str, hosts_file: Path, make_workfl
     assert (local_run / "nb.out.ipynb").exists(), "stage_out of the executed notebook"
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_cancel_stops_the_remote_job(kind: str, hosts_file: Path, make_workflow, home: Path,
-                                     testbed: Testbed) -> None:
+def test_cancel_stops_the_remote_job(kind: str, make_workflow, home: Path) -> None:
     where = KINDS[kind]
     wf = Workflow.load(make_workflow({"long": {**where, "exec": "echo started; sleep 120"}}))
     other = Workflow(wf.name, store=Store(home / "hybridflow.db"))
@@ -113,12 +108,18 @@ def test_cancel_stops_the_remote_job(kind: str, hosts_file: Path, make_workflow,
     assert wf.status().jobs["long"].state is JobState.CANCELED
     attempt = wf.store.attempts(wf.name, "long")[-1]
     native = attempt.native_id or ""
-    if kind.startswith("slurm"):
+    if kind.startswith("slurm"):  # the real squeue, or the stand-in first on PATH
         def cancelled() -> bool:
             out = subprocess.run(["squeue", "-h", "-t", "all", "-j", native, "-o", "%T"],
                                  capture_output=True, text=True).stdout.strip()
             return out == "CANCELLED"
         wait_for(cancelled, 30, f"Slurm job {native} to be CANCELLED")
+    elif kind == "lsf":
+        def killed() -> bool:
+            out = subprocess.run(["bjobs", "-a", "-noheader", "-o", "jobid stat", native],
+                                 capture_output=True, text=True).stdout
+            return "|EXIT|" in out
+        wait_for(killed, 30, f"LSF job {native} to be killed")
     else:
         pgid = native.split(":")[0]
         def group_gone() -> bool:
@@ -126,8 +127,7 @@ def test_cancel_stops_the_remote_job(kind: str, hosts_file: Path, make_workflow,
         wait_for(group_gone, 15, f"process group {pgid} to end")
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_log_is_read_incrementally(kind: str, hosts_file: Path, make_workflow, tmp_path: Path) -> None:
+def test_log_is_read_incrementally(kind: str, make_workflow, tmp_path: Path) -> None:
     """Through the Host interface: chunks from increasing offsets add up to the log."""
     where = KINDS[kind]
     path = make_workflow({"talk": {**where, "exec": "for i in 1 2 3 4 5 6; do echo line $i; sleep 0.3; done"}})
@@ -175,9 +175,8 @@ RESUME_NODES = {
 }
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
 def test_kill9_coordinator_then_resume_submits_nothing_twice(
-    kind: str, hosts_file: Path, make_workflow, home: Path, slurm_names
+    kind: str, make_workflow, home: Path, slurm_names
 ) -> None:
     where = KINDS[kind]
     nodes = {name: {**where, **node} for name, node in RESUME_NODES.items()}
@@ -215,6 +214,7 @@ def test_kill9_coordinator_then_resume_submits_nothing_twice(
             assert names.count(attempt.token) == 1, f"{attempt.job} was submitted {names.count(attempt.token)} times"
 
 
+@pytest.mark.testbed
 def test_events_record_json_messages(hosts_file: Path) -> None:
     """The hosts file written for the suite parses (guards the fixtures themselves)."""
     hosts = config.known_hosts()
