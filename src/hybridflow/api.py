@@ -18,11 +18,9 @@ import dataclasses
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
-
-from . import config, load as loading, render, spec as specs
+from . import config, load as loading, spec as specs
 from .errors import NotFoundError, SpecError
 from .names import chain_edges
 from .policies import SchedulingPolicy
@@ -33,6 +31,9 @@ from .spec import JobSpec, WorkflowSpec
 from .states import WorkflowState
 from .store.sqlite import Store
 from .validate import validate
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def open_store(home: str | Path | None = None) -> Store:
@@ -151,11 +152,17 @@ class Workflow:
     def status(self) -> WorkflowView:
         return self.store.view(self.name)
 
+    # the renderers (rich tables, networkx layout) load only when something is rendered
+
     def table(self) -> Table:
+        from . import render
+
         return render.status_table(self.status())
 
     def graph(self, path: str | Path, format: str | None = None) -> Path:
         """Write the graph as SVG, DOT or Mermaid (chosen by ``format`` or the suffix)."""
+        from . import render
+
         path = Path(path)
         fmt = format or {".dot": "dot", ".gv": "dot", ".mmd": "mermaid"}.get(path.suffix, "svg")
         writers = {"svg": render.to_svg, "dot": render.to_dot, "mermaid": render.to_mermaid}
@@ -169,7 +176,9 @@ class Workflow:
         path = Path(path)
         view = self.status()
         if path.suffix == ".json":
-            path.write_text(render.to_json(view), encoding="utf-8")
+            from .render.json import to_json
+
+            path.write_text(to_json(view), encoding="utf-8")
         else:
             states = {name: (job.state.value, job.progress) for name, job in view.jobs.items()}
             spec = view.spec

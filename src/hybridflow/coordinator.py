@@ -200,9 +200,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     try:
         if len(args) != 1:
             raise RequestError("usage: coordinator REQUEST_JSON")
-        result = run(RunRequest.from_json(args[0]))
+        request = RunRequest.from_json(args[0])
+        result = run(request)
     except HybridflowError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
         sys.exit(exit_code_for(exc))
-    print(f"{json.loads(args[0])['workflow']}: {result.state.value}", flush=True)
+    print(f"{request.workflow}: {result.state.value}", flush=True)
     sys.exit(result.exit_code)

@@ -408,7 +408,6 @@ class Engine:
     def _staged(self, job: str, attempt: int, token: str) -> StagedJob:
         spec = self.spec.jobs[job]
         _, slot = self._host(spec)
-        env = spec.args.get("env") or {}
         return StagedJob(
             workflow=self.name,
             job=job,
@@ -419,7 +418,7 @@ class Engine:
             stem=stem_for(job, attempt),
             base_dir=Path(self.spec.base_dir),
             local_run_dir=self.run_dir,
-            env={str(k): str(v) for k, v in dict(env).items()},
+            env=dict(spec.env),
         )
 
     def _select(self) -> list[StagedJob]:
@@ -447,18 +446,18 @@ class Engine:
         return staged
 
     def _within_sweep_limits(self, chosen: list[str]) -> list[str]:
-        """Drop jobs beyond their sweep's ``max_parallel`` (job args ``sweep``/``max_parallel``)."""
+        """Drop jobs beyond their sweep's ``max_parallel`` (job fields ``sweep``/``max_parallel``)."""
         active: dict[str, int] = {}
         for job in self.run_state.active:
-            sweep = self.spec.jobs[job].args.get("sweep")
+            sweep = self.spec.jobs[job].sweep
             if sweep:
                 active[sweep] = active.get(sweep, 0) + 1
         kept: list[str] = []
         for job in chosen:
-            args = self.spec.jobs[job].args
-            sweep, limit = args.get("sweep"), args.get("max_parallel")
+            spec = self.spec.jobs[job]
+            sweep, limit = spec.sweep, spec.max_parallel
             if sweep and limit:
-                if active.get(sweep, 0) >= int(limit):
+                if active.get(sweep, 0) >= limit:
                     continue
                 active[sweep] = active.get(sweep, 0) + 1
             kept.append(job)

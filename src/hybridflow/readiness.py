@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Hashable, Iterable, Mapping
 
-import networkx as nx
 
 from . import dag
 from .states import JobState
@@ -30,7 +29,7 @@ class Readiness:
 
     def __init__(
         self,
-        graph: nx.DiGraph,
+        graph: dag.DAG,
         state_of: Callable[[str], JobState],
         host_of: Callable[[str], Hashable],
     ) -> None:

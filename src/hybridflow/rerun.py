@@ -12,7 +12,6 @@ import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
-import networkx as nx
 
 from . import dag
 from .errors import SpecError
@@ -26,7 +25,7 @@ class RerunMode(StrEnum):
     FORCE = "force"  # everything
 
 
-def fingerprints(spec: WorkflowSpec, graph: nx.DiGraph) -> dict[str, str]:
+def fingerprints(spec: WorkflowSpec, graph: dag.DAG) -> dict[str, str]:
     """A content hash per job (spec, script bytes, parents' hashes)."""
     found: dict[str, str] = {}
     for job in dag.topological_order(graph):
@@ -42,7 +41,7 @@ def fingerprints(spec: WorkflowSpec, graph: nx.DiGraph) -> dict[str, str]:
 
 
 def plan(
-    graph: nx.DiGraph,
+    graph: dag.DAG,
     states: Mapping[str, JobState],
     stored: Mapping[str, str | None],
     current: Mapping[str, str],

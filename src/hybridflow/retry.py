@@ -1,5 +1,6 @@
 """Job policies read from the workflow: retries (which failures, how often, how long to
-wait) and time limits. Per-job keys override the workflow's top-level defaults::
+wait) and time limits. Per-job keys (typed :class:`~hybridflow.spec.JobSpec` fields, parsed by
+:mod:`hybridflow.jobfields`) override the workflow's top-level defaults::
 
     retries: 3                 # attempts after the first
     retry_delay: 30s           # first wait; doubles each time (exponential back-off)...
@@ -21,13 +22,14 @@ from typing import Any
 
 from .durations import parse_duration
 from .errors import SpecError
+from .jobfields import FAILURE_KINDS, POLICY_KEYS, parse_policy
 from .spec import JobSpec, WorkflowSpec
 from .states import JobState, Observation
 
-FAILURE_KINDS = ("exit", "lost", "node_fail", "preempted", "timeout")
 INFRASTRUCTURE = frozenset({"lost", "node_fail", "preempted"})
 DEFAULT_INFRA_RETRIES = 2
-POLICY_KEYS = ("retries", "retry_delay", "retry_max_delay", "retry_on", "timeout")
+__all__ = ["DEFAULT_INFRA_RETRIES", "FAILURE_KINDS", "INFRASTRUCTURE", "POLICY_KEYS", "JobPolicy", "RunLimits",
+           "check", "deadline", "failure_kind", "job_policy", "workflow_policy"]
 
 
 def failure_kind(obs: Observation) -> str | None:
@@ -68,33 +70,25 @@ class JobPolicy:
         return min(self.retry_delay * (2**retries_done), self.retry_max_delay)
 
 
-def _settings(source: Mapping[str, Any], file: str | None, job: str | None = None) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def workflow_policy(spec: WorkflowSpec) -> dict[str, Any]:
+    """The workflow's top-level policy defaults (:data:`POLICY_KEYS` set in ``options``),
+    parsed; a malformed one raises :class:`SpecError` naming the file and the field."""
+    try:
+        return parse_policy(spec.options)
+    except SpecError as exc:
+        raise SpecError(exc.problem, file=spec.source, field=exc.field) from None
+
+
+def job_policy(spec: WorkflowSpec, job: JobSpec, defaults: Mapping[str, Any] | None = None) -> JobPolicy:
+    """Settings for ``job``: its own typed fields over the workflow's top-level ones
+    (``defaults``: :func:`workflow_policy` of ``spec``, computed when not given)."""
+    merged = dict(workflow_policy(spec) if defaults is None else defaults)
     for key in POLICY_KEYS:
-        if key not in source or source[key] is None:
-            continue
-        value = source[key]
-        try:
-            if key == "retries":
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise SpecError(f"'{value}' is not a whole number >= 0")
-                found[key] = value
-            elif key == "retry_on":
-                kinds = [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
-                unknown = [k for k in kinds if k not in FAILURE_KINDS]
-                if unknown:
-                    raise SpecError(f"unknown failure kind '{unknown[0]}' (valid: {', '.join(FAILURE_KINDS)})")
-                found[key] = frozenset(kinds)
-            else:
-                found[key] = parse_duration(value)
-        except SpecError as exc:
-            raise SpecError(exc.problem, file=file, job=job, field=key) from None
-    return found
-
-
-def job_policy(spec: WorkflowSpec, job: JobSpec) -> JobPolicy:
-    """Settings for ``job``: its own keys over the workflow's top-level ones."""
-    merged = {**_settings(spec.options, spec.source), **_settings(job.args, spec.source, job.name)}
+        value = getattr(job, key)
+        if value is not None:
+            merged[key] = value
+    if "retry_on" in merged:
+        merged["retry_on"] = frozenset(merged["retry_on"])
     return JobPolicy(**merged)
 
 
@@ -110,10 +104,10 @@ def deadline(spec: WorkflowSpec) -> float | None:
 
 
 def check(spec: WorkflowSpec) -> None:
-    """Validation hook: every job's policy keys parse."""
+    """Validation hook: the workflow's deadline and policy defaults parse (a job's own
+    policy fields are typed, checked when the node was read)."""
     deadline(spec)
-    for job in spec.jobs.values():
-        job_policy(spec, job)
+    workflow_policy(spec)
 
 
 class RunLimits:
@@ -124,6 +118,7 @@ class RunLimits:
 
     def __init__(self, spec: WorkflowSpec, now: float) -> None:
         self.spec = spec
+        self._defaults = workflow_policy(spec)
         self._policies: dict[str, JobPolicy] = {}
         self.retries: dict[str, int] = {}  # retries done in this run
         self.retry_at: dict[str, float] = {}  # job -> when its next attempt may start
@@ -134,12 +129,13 @@ class RunLimits:
     def update(self, spec: WorkflowSpec) -> None:
         """The workflow changed (jobs added or replaced): forget cached policies."""
         self.spec = spec
+        self._defaults = workflow_policy(spec)
         self._policies.clear()
 
     def policy(self, job: str) -> JobPolicy:
         found = self._policies.get(job)
         if found is None:
-            found = self._policies[job] = job_policy(self.spec, self.spec.jobs[job])
+            found = self._policies[job] = job_policy(self.spec, self.spec.jobs[job], self._defaults)
         return found
 
     def schedule_retry(self, job: str, obs: Observation, now: float) -> float | None:

@@ -9,8 +9,11 @@ The format is cloudmesh-cc's::
         - a,b,c            # a→b, b→c; names expand: s[1-3]
     colors: {status: {done: "#CCFFCC", ...}}
 
-plus optional top-level ``name:`` and ``hosts:``. Unknown node keys are kept in
-:attr:`JobSpec.args`; unknown top-level keys in :attr:`WorkflowSpec.options`.
+plus optional top-level ``name:`` and ``hosts:``. The policy keys of a node (``env``,
+``retries``, ``timeout``, ``stage_in``... see :mod:`hybridflow.jobfields`) are typed fields
+of :class:`JobSpec`, parsed and checked here; other node keys (kind-specific options such
+as Slurm's ``partition``, and anything unknown) are kept in :attr:`JobSpec.args`;
+unknown top-level keys in :attr:`WorkflowSpec.options`.
 A node key with brackets (``part[1-3]``) declares one job per expanded name, each with
 the same fields (a job tells which it is by ``$HF_JOB``). Every problem raises
 :class:`SpecError` naming the file, the job and the field.
@@ -31,18 +34,27 @@ from typing import Any
 
 import yaml
 
+from . import jobfields
 from .errors import SpecError
 from .names import chain_edges, check_name, check_workflow_name, expand, split_list
 
-#: node keys that are part of :class:`JobSpec` itself
+#: node keys that are text fields of :class:`JobSpec`
 JOB_FIELDS = ("name", "kind", "host", "user", "script", "exec", "label", "venv", "shape", "style")
+#: node keys that are typed policy fields of :class:`JobSpec` (:mod:`hybridflow.jobfields`)
+POLICY_FIELDS = jobfields.FIELDS
 #: node keys describing a previous run's state: written by :func:`to_document`, ignored on load
 STATE_FIELDS = ("status", "progress")
 
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
-    """One declared job (a node of the workflow)."""
+    """One declared job (a node of the workflow).
+
+    The text fields are cloudmesh-cc's node keys; the policy fields after them are typed
+    (:mod:`hybridflow.jobfields` says what each holds). ``args`` holds the other node
+    keys (kind-specific options, anything unknown) and never a key of
+    :data:`JOB_FIELDS` or :data:`POLICY_FIELDS` (``ValueError`` when built with one).
+    """
 
     name: str
     kind: str = "local"
@@ -54,7 +66,24 @@ class JobSpec:
     venv: str | None = None
     shape: str | None = None
     style: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    retries: int | None = None
+    retry_delay: float | None = None  # seconds
+    retry_max_delay: float | None = None  # seconds
+    retry_on: tuple[str, ...] | None = None
+    timeout: float | None = None  # seconds, per attempt
+    stage_in: tuple[str, ...] = ()
+    stage_out: tuple[str, ...] = ()
+    stage_follow_links: bool = False
+    sweep: str | None = None
+    sweep_params: Mapping[str, str] = field(default_factory=dict)
+    max_parallel: int | None = None
     args: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        typed = [key for key in self.args if key in _TYPED]
+        if typed:
+            raise ValueError(f"job '{self.name}': '{typed[0]}' is a JobSpec field, not an entry of args")
 
     @property
     def script_path(self) -> str | None:
@@ -66,13 +95,20 @@ class JobSpec:
         """Arguments written after the script file in :attr:`script`."""
         return shlex.split(self.script)[1:] if self.script else []
 
+    def policy(self) -> dict[str, Any]:
+        """The typed policy fields, by name."""
+        return {key: getattr(self, key) for key in POLICY_FIELDS}
+
     def to_dict(self) -> dict[str, Any]:
-        """The node as written in YAML (``None`` fields left out, args flattened in)."""
+        """The node as written in YAML, which :meth:`from_dict` reads back as this job:
+        fields at their default left out, durations as text (``30s``, ``1h30m``), args
+        flattened in. Plain data only (what JSON and ``yaml.safe_dump`` accept)."""
         data: dict[str, Any] = {}
         for key in JOB_FIELDS:
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
+        data.update(jobfields.written(self.policy()))
         data.update(self.args)
         return data
 
@@ -95,12 +131,20 @@ class JobSpec:
                 if value is not None and not isinstance(value, (str, int, float)):
                     raise SpecError("must be a string", job=name, field=key)
                 values[key] = None if value is None else str(value)
+            elif key in jobfields.PARSERS:
+                try:
+                    values[key] = jobfields.PARSERS[key](value)
+                except SpecError as exc:
+                    raise SpecError(exc.problem, job=name, field=exc.field or key) from None
             else:
                 args[key] = value
         values.setdefault("kind", "local")
         if not values["kind"]:
             values["kind"] = "local"
         return cls(name=name, args=args, **values)
+
+
+_TYPED = frozenset(JOB_FIELDS) | frozenset(POLICY_FIELDS)
 
 
 def check_name_for(name: str) -> None:

@@ -53,14 +53,18 @@ Contract of :func:`expand_sweeps`:
   built, so a node of 216,000 permutations, or all nodes together over ``max_jobs``, is a
   :class:`~hybridflow.errors.LimitError` naming the node and the count; the edges that
   rewriting would give are counted before they are made (``max_edges``).
-- Every job carries ``args["sweep"] = NODE`` and ``args["sweep_params"]`` (the values),
-  and ``args["max_parallel"]`` when given; the scheduler limits how many jobs of one sweep
-  are active at once. ``experiments``/``constants`` are consumed, so an expanded workflow
-  written back to YAML loads as the same jobs.
+- Every job carries ``sweep = NODE`` and ``sweep_params`` (the values), typed
+  :class:`JobSpec` fields, and keeps the node's ``max_parallel``; the engine limits how
+  many jobs of one sweep are active at once. ``experiments``/``constants`` are consumed,
+  so an expanded workflow written back to YAML loads as the same jobs. The node's other
+  typed fields are copied; the strings of ``env`` values and ``stage_in``/``stage_out``
+  are templated, the policy values (``retries``, ``timeout``...) are not: they were
+  parsed when the node was read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -77,8 +81,8 @@ from .names import check_name, split_list
 from .spec import JobSpec
 from .templating import RUNTIME_DOTTED, RUNTIME_PLAIN, Namespace, scalar, substitute, substitute_tree
 
-#: node keys consumed by the expansion
-SWEEP_KEYS = ("experiments", "constants", "max_parallel")
+#: node keys (kept in ``args`` until expanded) consumed by the expansion
+SWEEP_KEYS = ("experiments", "constants")
 #: JobSpec fields that are templated (``label`` in label mode)
 TEMPLATED_FIELDS = ("exec", "script", "label", "venv", "host", "user")
 BUILTINS = frozenset({"name", "node", "output_dir"})
@@ -170,15 +174,6 @@ def _check_param(key: str, node: JobSpec, file: str | None, field: str) -> None:
         raise SpecError(f"'{key}' is reserved (built-in or label field)", file=file, job=node.name, field=field)
 
 
-def _max_parallel(node: JobSpec, file: str | None) -> int | None:
-    raw = node.args.get("max_parallel")
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit())) or int(raw) < 1:
-        raise SpecError("must be a whole number >= 1", file=file, job=node.name, field="max_parallel")
-    return int(raw)
-
-
 def permutations(params: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
     """Every combination of ``params`` (one empty combination when there are none)."""
     keys = list(params)
@@ -258,7 +253,6 @@ def expand_node(node: JobSpec, variables: Mapping[str, Any], *, base_dir: str = 
     """The jobs of one sweep node, in permutation order."""
     params = parameters(node, file)
     constants = _constants(node, params, file)
-    limit = _max_parallel(node, file)
     combos = permutations(params)
     seen: dict[str, dict[str, str]] = {}
     for combo in combos:
@@ -275,7 +269,7 @@ def expand_node(node: JobSpec, variables: Mapping[str, Any], *, base_dir: str = 
                 file=file, job=node.name, field="experiments",
             )
         seen[name] = combo
-    return [_one(node, combo, constants, variables, limit, base_dir, file) for combo in combos]
+    return [_one(node, combo, constants, variables, base_dir, file) for combo in combos]
 
 
 def _show(combo: Mapping[str, str]) -> str:
@@ -283,7 +277,7 @@ def _show(combo: Mapping[str, str]) -> str:
 
 
 def _one(node: JobSpec, combo: dict[str, str], constants: Mapping[str, Any], variables: Mapping[str, Any],
-         limit: int | None, base_dir: str, file: str | None) -> JobSpec:
+         base_dir: str, file: str | None) -> JobSpec:
     name = job_name(node.name, combo)
     out = output_dir(node.name, combo)
     ns = Namespace({"name": name, "node": node.name, "output_dir": out}, combo, constants, variables)
@@ -296,16 +290,12 @@ def _one(node: JobSpec, combo: dict[str, str], constants: Mapping[str, Any], var
         text = getattr(node, key)
         values[key] = None if text is None else substitute(text, ns, where=where(key), label=key == "label")
     args = {k: substitute_tree(v, ns, where, k) for k, v in node.args.items() if k not in SWEEP_KEYS}
-    env = args.get("env") or {}
-    if not isinstance(env, Mapping):
-        raise SpecError("must be a mapping of variable to value", file=file, job=node.name, field="env")
-    args["env"] = {**env, "HF_OUTPUT_DIR": out, "HF_SWEEP": node.name}
-    args["sweep"] = node.name
-    args["sweep_params"] = dict(combo)
-    if limit is not None:
-        args["max_parallel"] = limit
+    env = {k: substitute(v, ns, where=where(f"env.{k}")) for k, v in node.env.items()}
+    values["env"] = {**env, "HF_OUTPUT_DIR": out, "HF_SWEEP": node.name}
+    for key in ("stage_in", "stage_out"):
+        values[key] = tuple(substitute(v, ns, where=where(f"{key}[{i}]")) for i, v in enumerate(getattr(node, key)))
     values = _payload(node, values, args, ns, where, base_dir)
-    return JobSpec(name=name, args=args, **values)
+    return dataclasses.replace(node, name=name, args=args, sweep=node.name, sweep_params=dict(combo), **values)
 
 
 def _payload(node: JobSpec, values: dict[str, Any], args: dict[str, Any], ns: Namespace,

@@ -10,7 +10,6 @@ workflow over the limits is refused before a cycle search over its edges.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -18,12 +17,11 @@ from . import config, dag, retry
 from .errors import LimitError, SpecError
 from .files import escaping_link, is_file
 from .hosts import KINDS
+from .jobfields import ENV_NAME
 from .limits import Limits
-from .names import check_name, check_paths, check_workflow_name
+from .names import check_name, check_path, check_workflow_name
 from .spec import JobSpec, WorkflowSpec
 
-#: an environment variable name, matched whole
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: node keys whose entries are paths relative to the run directory
 STAGE_KEYS = ("stage_in", "stage_out")
 
@@ -99,20 +97,15 @@ def check_kinds(spec: WorkflowSpec, limits: Limits) -> None:
 
 
 def check_env(spec: WorkflowSpec, limits: Limits) -> None:
-    """``env:`` is a mapping of shell variable names (matched whole) to scalar values."""
+    """``env`` names shell variables (matched whole) and holds text: what loading gives, and
+    what a spec built in Python or rewritten by a sweep must keep."""
     for job in spec.jobs.values():
-        env = job.args.get("env")
-        if env is None:
-            continue
-        if not isinstance(env, Mapping):
-            raise SpecError("must be a mapping of variable to value", file=spec.source, job=job.name, field="env")
-        for key, value in env.items():
+        for key, value in job.env.items():
             if not isinstance(key, str) or not ENV_NAME.fullmatch(key):
                 raise SpecError(f"{key!r} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)",
                                 file=spec.source, job=job.name, field="env")
-            if not isinstance(value, (str, int, float)):
-                raise SpecError("value must be a string, number or boolean", file=spec.source, job=job.name,
-                                field=f"env.{key}")
+            if not isinstance(value, str):
+                raise SpecError("value must be text", file=spec.source, job=job.name, field=f"env.{key}")
 
 
 def check_dependencies(spec: WorkflowSpec, limits: Limits) -> None:
@@ -174,7 +167,8 @@ def check_hosts(spec: WorkflowSpec, limits: Limits) -> None:
     for job in spec.jobs.values():
         for key in STAGE_KEYS:
             try:
-                check_paths(job.args.get(key))
+                for path in getattr(job, key):
+                    check_path(path)
             except SpecError as exc:
                 raise SpecError(exc.problem, file=file, job=job.name, field=key) from None
         local = config.is_local_name(job.host)

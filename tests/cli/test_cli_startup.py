@@ -47,7 +47,8 @@ except SystemExit as exc:
 
 def test_quiet_prints_one_summary_line_and_the_table_only_when_asked(home: Path, write_workflow) -> None:
     message = "x" * 150
-    path = write_workflow(f"workflow:\n  nodes:\n    a: {{exec: 'true'}}\n    b: {{exec: 'echo {message} >&2; exit 3'}}\n"
+    path = write_workflow(f"workflow:\n  nodes:\n    a: {{exec: 'true'}}\n"
+                          f"    b: {{exec: 'echo {message} >&2; exit 3'}}\n"
                           "    c: {exec: 'true'}\n  dependencies: ['a,b,c']\n")
     quiet = hflow("workflow", "run", str(path), "-q")
     assert quiet.returncode == 1, quiet.stderr

@@ -75,7 +75,7 @@ def test_two_by_three_sweep_runs_and_gather_reads_all_outputs(home: Path, write_
     # max_parallel: 2, seen from inside the jobs (their lifetimes lie within the scheduler's)
     intervals = []
     for name in NAMES:
-        out = run_dir / view.jobs[name].spec.args["env"]["HF_OUTPUT_DIR"]
+        out = run_dir / view.jobs[name].spec.env["HF_OUTPUT_DIR"]
         intervals.append((float((out / "start").read_text()), float((out / "end").read_text())))
     assert _max_concurrent(intervals) <= 2
     if (os.cpu_count() or 1) >= 2:

@@ -69,7 +69,7 @@ def test_two_by_three_sweep_on_slurm(home: Path, write_workflow, slurm) -> None:
     for name in names:
         attempt = view.attempts[name]
         assert attempt.kind == "slurm" and attempt.native_id
-        params = view.jobs[name].spec.args["sweep_params"]
+        params = view.jobs[name].spec.sweep_params
         line = next(l for l in lines if l.startswith(f"{params['gpu']} epochs={params['epochs']} "))
         assert f"slurm={attempt.native_id} " in line  # ran as that Slurm job
         assert line.endswith(f"dir=train/epochs={params['epochs']}/gpu={params['gpu']} args=--tag {name}")
@@ -80,7 +80,7 @@ def test_two_by_three_sweep_on_slurm(home: Path, write_workflow, slurm) -> None:
     assert seen.returncode == 0, seen.stderr  # finished jobs stay listed for MinJobAge
     rows = {p[0].strip(): p for p in (line.split("|") for line in seen.stdout.splitlines())}
     for name in names:
-        params = view.jobs[name].spec.args["sweep_params"]
+        params = view.jobs[name].spec.sweep_params
         row = rows[view.attempts[name].native_id]
         assert row[1].strip() == f"hf-{params['gpu']}-{params['epochs']}"
         assert row[2].strip() in (f"{params['epochs']}:00", f"0{params['epochs']}:00")

@@ -18,8 +18,8 @@ PACKAGE = Path(hybridflow.__file__).parent
 #: lowest first; a module may import its own layer and the ones below. ``pkg.*`` names a
 #: package with all its modules.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("core", ("errors", "names", "durations", "limits", "policies", "progress", "dag", "hostconfig",
-              "templating", "files", "yamlsafe")),
+    ("core", ("errors", "names", "durations", "limits", "policies", "progress", "dag", "hostconfig", "hostentry",
+              "templating", "files", "yamlsafe", "jobfields")),
     ("states", ("states",)),
     ("spec", ("spec",)),
     ("derived", ("sweeps", "snapshot", "labels", "retry", "rerun", "readiness", "notify", "rounds")),
@@ -102,7 +102,7 @@ def test_the_old_cycle_is_gone() -> None:
     """spec is data only; config and retry need no host module; CHECKS is a fixed tuple."""
     from hybridflow import validate
 
-    assert imports_of("spec", MODULES["spec"]) <= {"errors", "names"}
+    assert imports_of("spec", MODULES["spec"]) <= {"errors", "names", "jobfields"}
     assert not {m for m in imports_of("config", MODULES["config"]) if m.startswith("hosts")}
     assert not {m for m in imports_of("retry", MODULES["retry"]) if m.startswith("hosts")}
     assert isinstance(validate.CHECKS, tuple)

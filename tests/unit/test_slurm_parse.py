@@ -326,10 +326,10 @@ def test_long_running_jobs_are_asked_about_less_often(tmp_path: Path) -> None:
 
 def test_job_timeout_becomes_time_limit_unless_time_given(tmp_path: Path) -> None:
     host = _host(FakeSlurm())
-    job = StagedJob("wf", "t", 1, "hf-t", JobSpec(name="t", kind="slurm", exec="true", args={"timeout": "90s"}),
+    job = StagedJob("wf", "t", 1, "hf-t", JobSpec(name="t", kind="slurm", exec="true", timeout=90.0),
                     "/w", "t", tmp_path, tmp_path)
     assert "#SBATCH --time=3" in host.directives(job, "/w")
-    job = StagedJob("wf", "t", 1, "hf-t", JobSpec(name="t", kind="slurm", exec="true",
-                                                  args={"timeout": "2h", "time": "30"}), "/w", "t", tmp_path, tmp_path)
+    job = StagedJob("wf", "t", 1, "hf-t", JobSpec(name="t", kind="slurm", exec="true", timeout=7200.0,
+                                                  args={"time": "30"}), "/w", "t", tmp_path, tmp_path)
     lines = host.directives(job, "/w")
     assert [line for line in lines if "--time" in line] == ["#SBATCH --time=30"]

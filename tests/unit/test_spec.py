@@ -69,7 +69,8 @@ def test_extra_keys_are_kept_and_round_trip(write_workflow, tmp_path: Path) -> N
     )
     wf = loading.load(path)
     assert wf.name == "demo"
-    assert dict(wf.jobs["a"].args) == {"partition": "debug", "env": {"X": "1"}}
+    assert dict(wf.jobs["a"].args) == {"partition": "debug"}
+    assert wf.jobs["a"].env == {"X": "1"}
     text = specs.dump_yaml(wf, {"a": ("done", 100), "b": ("ready", 0)})
     assert yaml.safe_load(text)["workflow"]["nodes"]["a"]["status"] == "done"
     again = loading.loads(text, name="x", base_dir=wf.base_dir)

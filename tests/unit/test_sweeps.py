@@ -64,12 +64,12 @@ def test_substitution_everywhere_and_engine_args() -> None:
     assert job.args["job_name"] == "train-2-v100"
     assert job.args["partition"] == "debug"
     assert job.args["sbatch"] == ["--comment=n2"]
-    assert job.args["env"] == {"EPOCHS": "2", "OUT": "train/epochs=2/gpu=v100",
-                               "HF_OUTPUT_DIR": "train/epochs=2/gpu=v100", "HF_SWEEP": "train"}
-    assert job.args["sweep"] == "train"
-    assert job.args["max_parallel"] == 2
-    assert job.args["sweep_params"] == {"epochs": "2", "gpu": "v100"}
-    for consumed in ("experiments", "constants"):
+    assert job.env == {"EPOCHS": "2", "OUT": "train/epochs=2/gpu=v100",
+                       "HF_OUTPUT_DIR": "train/epochs=2/gpu=v100", "HF_SWEEP": "train"}
+    assert job.sweep == "train"
+    assert job.max_parallel == 2
+    assert job.sweep_params == {"epochs": "2", "gpu": "v100"}
+    for consumed in ("experiments", "constants", "env", "sweep", "sweep_params", "max_parallel"):
         assert consumed not in job.args
     # runtime label fields and escaped braces are left for the label renderer
     assert job.label == "{name}\\nv100 {progress} {tstart.%H--%M} {dt.} {os.HOME} {{literal}}"
@@ -100,7 +100,7 @@ def test_unsafe_values_are_sanitised_in_names_and_directories() -> None:
     """)
     assert list(wf.jobs) == ["s-path__data_a_b.csv", "s-path_1e-3"]
     job = wf.jobs["s-path__data_a_b.csv"]
-    assert job.args["env"]["HF_OUTPUT_DIR"] == "s/path=_data_a_b.csv"
+    assert job.env["HF_OUTPUT_DIR"] == "s/path=_data_a_b.csv"
     assert job.exec.endswith('echo "/data/a b.csv"')  # the value itself is not altered
 
 

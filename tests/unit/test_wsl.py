@@ -50,7 +50,7 @@ def test_wsl_kind_end_to_end_with_stand_in(tmp_path: Path) -> None:
     host = WslHost(config)
     run = tmp_path / "run"
     run.mkdir()
-    spec = JobSpec(name="j", kind="wsl", script="job.sh 7", args={"stage_out": ["made.txt"]})
+    spec = JobSpec(name="j", kind="wsl", script="job.sh 7", stage_out=("made.txt",))
     job = StagedJob("wf", "j", 1, "hf-wsl-1", spec, host.run_dir("wf", run), "j", tmp_path, run)
 
     async def scenario() -> JobState:

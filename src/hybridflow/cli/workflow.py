@@ -272,7 +272,7 @@ def cancel(name: str = typer.Argument(..., help="Workflow name(s).")) -> None:
 # -- parameter sweeps (issue 7): `hflow workflow expand`, grouped `status` -------------------
 
 
-def _sweep_status_table(view, group: bool | None) -> Table:
+def _sweep_status_table(view: WorkflowView, group: bool | None) -> Table:
     """The status table; with ``group`` (default: when sweeps exist) one row per sweep."""
     from rich import box
     from rich.text import Text
@@ -281,7 +281,7 @@ def _sweep_status_table(view, group: bool | None) -> Table:
     from ..render.table import STATE_STYLES
     from ..render.sweeps import group_rows
 
-    sweeps = {name: job.spec.args["sweep"] for name, job in view.jobs.items() if job.spec.args.get("sweep")}
+    sweeps = {name: job.spec.sweep for name, job in view.jobs.items() if job.spec.sweep}
     if not (sweeps if group is None else group):
         return render.status_table(view)
     rows = group_rows(render.status_rows(view), sweeps)

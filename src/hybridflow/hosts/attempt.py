@@ -17,7 +17,6 @@ never evidence that this one ran, let alone that it succeeded.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +27,7 @@ class AttemptFiles:
     stem: str
 
     def path(self, suffix: str) -> str:
-        return str(PurePosixPath(self.workdir) / f"{self.stem}.{suffix}")
+        return f"{self.workdir.rstrip('/') or '/'}/{self.stem}.{suffix}".replace("//", "/")
 
     @property
     def wrapper(self) -> str:

@@ -1,11 +1,14 @@
 """The ``local`` kind: jobs run as detached process groups on the coordinator's machine.
 
-Each attempt runs the wrapper with ``bash -c`` in its own session, so it survives the
-coordinator. The native id is the PID; a restarted coordinator re-attaches to it only if
-that process's command line carries the attempt's token (so PID reuse cannot fool it),
-and finds an attempt whose PID was never recorded by the token alone. Exits are noticed at once: on Linux through a pidfd registered with the
-event loop, elsewhere through a waiting thread; :meth:`Host.notify` then wakes the
-scheduler. Logs, exit codes and PIDs are plain files in the run directory.
+Attempts are started by a :class:`~hybridflow.hosts.launcher.Launcher` (one long-lived
+``bash`` forking a subshell per job, each in its own process group), so they survive the
+coordinator. The native id is the PID. Exits are noticed at once: the attempt itself
+reports on the launcher's pipe after writing its exit file, and on Linux a pidfd also
+catches an attempt killed before it could; :meth:`Host.notify` then wakes the engine.
+Logs, exit codes and PIDs are plain files in the run directory (:mod:`.attempt`); a
+restarted coordinator finds an attempt by its token in them, and re-attaches to a PID only
+if that process existed when the attempt's pid file was written (so PID reuse cannot fool
+it).
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import asyncio
 import glob as globmod
 import logging
 import os
+import shlex
 import shutil
 import signal
-import subprocess
+import stat
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,8 +30,9 @@ import psutil
 
 from ..errors import HostError
 from ..states import JobState
-from . import staging, wrapper
+from . import wrapper
 from .attempt import AttemptFiles, parse_exit, parse_stamped
+from .launcher import Launcher
 from .base import Capabilities, Host, HostConfig, Observation, StagedJob, Submission
 
 log = logging.getLogger(__name__)
@@ -41,18 +45,16 @@ def _pid(native_id: str | None) -> int | None:
     return int(native_id.partition(":")[0]) if native_id else None
 
 
-def _carries(pid: int | None, token: str) -> bool:
-    """Whether ``pid`` is a live wrapper of the attempt ``token``: its ``bash -c`` text
-    holds the token, which a process reusing the PID cannot."""
-    if pid is None:
-        return False
-    try:
-        proc = psutil.Process(pid)
-        cmdline = proc.cmdline()
-        alive = proc.status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
-    return alive and len(cmdline) > 2 and token in cmdline[2]
+def _group(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group."""
+    found = []
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(proc.pid) == pgid:
+                found.append(proc.pid)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return found
 
 
 def read_stamped(path: str) -> str:
@@ -64,60 +66,6 @@ def read_stamped(path: str) -> str:
         return ""
 
 
-class _Child:
-    """A wrapper process started by this coordinator, in its own session."""
-
-    _bash: str | None = None
-
-    def __init__(self, pid: int, popen: subprocess.Popen[bytes] | None = None) -> None:
-        self.pid = pid
-        self.popen = popen
-        self.returncode: int | None = None
-
-    @classmethod
-    def spawn(cls, argv: list[str], cwd: str, env: dict[str, str]) -> _Child:
-        """Start ``argv`` detached, stdio on /dev/null.
-
-        On POSIX through ``posix_spawn`` (no fork of this process's memory: the cheapest
-        way to start many short jobs); elsewhere through :class:`subprocess.Popen`.
-        """
-        if hasattr(os, "posix_spawn"):
-            if cls._bash is None:
-                cls._bash = shutil.which("bash") or "/bin/bash"
-            actions = [
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                (os.POSIX_SPAWN_DUP2, 1, 2),
-            ]
-            return cls(os.posix_spawn(cls._bash, argv, env, file_actions=actions, setsid=True))
-        popen = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        return cls(popen.pid, popen)
-
-    def poll(self) -> int | None:
-        """The exit status once the process ended (reaping it), else None."""
-        if self.returncode is None:
-            if self.popen is not None:
-                self.returncode = self.popen.poll()
-            else:
-                try:
-                    pid, status = os.waitpid(self.pid, os.WNOHANG)
-                except ChildProcessError:
-                    self.returncode = -1
-                else:
-                    if pid:
-                        self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self) -> None:
-        if self.popen is not None:
-            self.popen.wait()
-        else:
-            os.waitpid(self.pid, 0)
-
-
 class LocalHost(Host):
     """Runs attempts on this machine; one instance serves a whole run."""
 
@@ -127,13 +75,20 @@ class LocalHost(Host):
 
     def __init__(self, config: HostConfig, notify: Callable[[], None] | None = None) -> None:
         super().__init__(config, notify)
-        self._children: dict[str, _Child] = {}
+        self._launched: set[str] = set()  # tokens this instance started (their PIDs are theirs)
         self._canceled: set[str] = set()
+        self._exited: set[str] = set()  # attempts whose end was reported (one wake-up each)
         self._outputs: dict[str, list[str]] = {}  # token -> stage_out patterns to check
-        self._env = dict(os.environ)  # the run's environment, converted once
+        self._launcher = Launcher(os.environ, self._ended, shutil.which("bash") or "bash")
         self._max_parallel = config.max_parallel or os.cpu_count() or 1
         self._runner = str(Path(wrapper.__file__).parent / "templates" / wrapper.NOTEBOOK_RUNNER)
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _ended(self, token: str) -> None:
+        """An attempt's own report or its pidfd: wake the engine once per attempt."""
+        if token not in self._exited:
+            self._exited.add(token)
+            self.notify()
 
     @property
     def max_parallel(self) -> int:
@@ -147,68 +102,82 @@ class LocalHost(Host):
 
     async def submit(self, jobs: Sequence[StagedJob]) -> list[Submission]:
         self._loop = asyncio.get_running_loop()
-        return [self._start(job) for job in jobs]
+        items = [(job.token, self._wrapper(job)) for job in jobs]
+        pids = await self._launcher.launch(items)
+        subs = []
+        for job, pid in zip(jobs, pids):
+            self._launched.add(job.token)
+            self._remember_outputs(job)
+            self._watch(pid, job.token)
+            subs.append(self.submission(job, str(pid)))
+        return subs
 
-    def _start(self, job: StagedJob) -> Submission:
-        workdir = job.workdir
+    def _wrapper(self, job: StagedJob) -> str:
+        """The attempt's wrapper text, its directory made and stale files removed."""
         payload, venv = self._payload(job)
-        text = wrapper.render(job, payload, workdir=workdir, venv=venv)
-        files = AttemptFiles(workdir, job.stem)
+        files = AttemptFiles(job.workdir, job.stem)
         try:
-            os.makedirs(workdir, exist_ok=True)  # every attempt: the directory may have been deleted
+            os.makedirs(job.workdir, exist_ok=True)  # every attempt: the directory may have been deleted
             for stale in (files.exit, files.pid):  # token-bound anyway; do not leave them about
                 try:
                     os.unlink(stale)
                 except FileNotFoundError:
                     pass
-            # the wrapper text goes on the command line: no file to create, and the token in
-            # it lets recover() find the process after a crash
-            child = _Child.spawn(["bash", "-c", text, f"hflow-{job.job}"], workdir, self._env)
         except OSError as exc:
-            raise HostError(f"job '{job.job}': cannot start: {exc}") from exc
-        self._children[job.token] = child
-        self._remember_outputs(job)
-        self._watch(child.pid, job.token, child)
-        return self.submission(job, str(child.pid))
+            raise HostError(f"job '{job.job}': cannot prepare {job.workdir}: {exc.strerror}") from exc
+        footer = f"printf 'ended %s\\n' {shlex.quote(job.token)} >&3 2>/dev/null"
+        return wrapper.render(job, payload, workdir=job.workdir, venv=venv, footer=footer)
 
-    def _watch(self, pid: int, token: str, child: _Child | None) -> None:
-        """Call :attr:`notify` when ``pid`` exits, without polling."""
+    def _watch(self, pid: int, token: str) -> None:
+        """Report the end of ``pid`` even when it was killed (Linux: a pidfd)."""
         loop = self._loop
-        assert loop is not None
-        if hasattr(os, "pidfd_open"):
-            try:
-                fd = os.pidfd_open(pid)
-            except ProcessLookupError:
-                self.notify()
-                return
+        if loop is None or not hasattr(os, "pidfd_open"):
+            return  # the attempt's own "ended" line, or polling
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self._ended(token)
+            return
 
-            def on_exit() -> None:
-                loop.remove_reader(fd)
-                os.close(fd)
-                if child is not None:
-                    child.poll()
-                self.notify()
+        def on_exit() -> None:
+            loop.remove_reader(fd)
+            os.close(fd)
+            self._ended(token)
 
-            loop.add_reader(fd, on_exit)
-        elif child is not None:
-            def wait() -> None:
-                child.wait()
-                loop.call_soon_threadsafe(self.notify)
+        loop.add_reader(fd, on_exit)
 
-            threading.Thread(target=wait, name=f"wait-{token}", daemon=True).start()
+    def _alive(self, sub: Submission) -> bool:
+        """Whether the attempt's process runs: its PID is alive and really the attempt's."""
+        pid = _pid(sub.native_id)
+        if pid is None:
+            return False
+        try:
+            proc = psutil.Process(pid)
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return False
+            if sub.token in self._launched:
+                return True
+            created = proc.create_time()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            return False
+        pid_file = AttemptFiles(sub.workdir, sub.stem).pid
+        if parse_stamped(read_stamped(pid_file), sub.token) != str(pid):
+            return False
+        try:  # a process that reuses the PID was created after the attempt wrote its pid file
+            return created <= os.stat(pid_file).st_mtime + 1.0
+        except FileNotFoundError:
+            return False
 
     async def poll(self, subs: Sequence[Submission]) -> dict[str, Observation]:
         return {sub.token: self._observe(sub) for sub in subs}
 
     def _observe(self, sub: Submission) -> Observation:
-        child = self._children.get(sub.token)
-        if child is not None:
-            if child.poll() is None:
+        exit_file = AttemptFiles(sub.workdir, sub.stem).exit
+        code = parse_exit(read_stamped(exit_file), sub.token)
+        if code is None:
+            if self._alive(sub):
                 return Observation(JobState.RUNNING)
-        elif _carries(_pid(sub.native_id), sub.token):
-            return Observation(JobState.RUNNING)
-        self._children.pop(sub.token, None)
-        code = parse_exit(read_stamped(AttemptFiles(sub.workdir, sub.stem).exit), sub.token)
+            code = parse_exit(read_stamped(exit_file), sub.token)  # it may have ended just now
         if sub.token in self._canceled:
             return Observation(JobState.CANCELED, code)
         if code is None:
@@ -216,31 +185,25 @@ class LocalHost(Host):
         return Observation(JobState.DONE if code == 0 else JobState.FAILED, code)
 
     async def recover(self, job: StagedJob) -> Submission | None:
-        """Find an attempt by its token in the command lines of running processes.
+        """Find an attempt by its token in its pid and exit files.
 
-        Returns None (never started) when no process carries the token and no pid or exit
-        file carries it either; a submission without native id when such a file exists but
-        the process is gone (``poll`` then reads its exit file, or reports it lost). Files of
-        another attempt with the same stem are not evidence (:mod:`.attempt`).
+        Returns None (never started) when neither carries the token; otherwise its
+        submission (``poll`` then tells whether it runs, ended, or was lost). Files of
+        another attempt with the same stem are not evidence (:mod:`.attempt`). An attempt
+        handed to the launcher writes its pid file within a fork, long before a restarted
+        coordinator asks.
         """
         self._loop = asyncio.get_running_loop()
         self._remember_outputs(job)
-        for proc in psutil.process_iter(["cmdline"]):
-            cmdline = proc.info["cmdline"] or []
-            if len(cmdline) > 2 and cmdline[0].endswith("bash") and job.token in cmdline[2]:
-                return self.submission(job, str(proc.pid))
         files = AttemptFiles(job.workdir, job.stem)
-        if any(parse_stamped(read_stamped(path), job.token) is not None for path in (files.exit, files.pid)):
-            return self.submission(job, None)
+        pid = parse_stamped(read_stamped(files.pid), job.token)
+        if pid is not None or parse_exit(read_stamped(files.exit), job.token) is not None:
+            return self.submission(job, pid)
         return None
 
     def _remember_outputs(self, job: StagedJob) -> None:
-        try:
-            outputs = staging.stage_list(job.spec, "stage_out")
-        except ValueError:
-            outputs = []
-        if outputs:
-            self._outputs[job.token] = outputs
+        if job.spec.stage_out:
+            self._outputs[job.token] = list(job.spec.stage_out)
 
     async def finish(self, sub: Submission, obs: Observation) -> Observation:
         """A job that succeeded without writing a ``stage_out`` file fails, naming it (as on
@@ -259,40 +222,33 @@ class LocalHost(Host):
         """Watch an attempt started by an earlier coordinator."""
         self._loop = asyncio.get_running_loop()
         pid = _pid(sub.native_id)
-        if pid is not None and _carries(pid, sub.token):
-            self._watch(pid, sub.token, None)
+        if pid is not None and self._alive(sub):
+            self._watch(pid, sub.token)
 
     async def cancel(self, subs: Sequence[Submission]) -> None:
         """SIGTERM each attempt's process group, SIGKILL what is left after a grace period.
 
-        Returns once the groups are gone (or killed), with this coordinator's own children
-        reaped, so that nothing of a canceled job outlives the call.
+        Returns once the groups are gone (or killed), so that nothing of a canceled job
+        outlives the call — except a process that left the group (``setsid``): see README.
         """
-        groups: dict[int, _Child | None] = {}
+        groups: list[int] = []
         for sub in subs:
             self._canceled.add(sub.token)
-            child = self._children.get(sub.token)
             pid = _pid(sub.native_id)
-            if child is not None and child.poll() is None:
-                groups[child.pid] = child
-            elif pid is not None and _carries(pid, sub.token):
-                groups[pid] = None
+            if pid is not None and self._alive(sub):
+                groups.append(pid)
         for pid in groups:
             self._signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + KILL_GRACE
         while groups and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-            groups = {pid: child for pid, child in groups.items() if self._group_alive(pid, child)}
-        for pid, child in groups.items():
+            groups = [pid for pid in groups if self._group_alive(pid)]
+        for pid in groups:
             log.warning("process group %d ignored SIGTERM; killing it", pid)
             self._signal_group(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
-            if child is not None:
-                child.wait()
 
     @staticmethod
-    def _group_alive(pid: int, child: _Child | None) -> bool:
-        if child is not None:
-            child.poll()  # reap the leader, so that a zombie does not count
+    def _group_alive(pid: int) -> bool:
         if os.name != "posix":
             return psutil.pid_exists(pid)
         try:
@@ -301,7 +257,10 @@ class LocalHost(Host):
             return False
         except PermissionError:
             return True
-        return True
+        try:  # only a zombie leader left (its launcher has not reaped it yet)
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE or len(_group(pid)) > 1
+        except psutil.NoSuchProcess:
+            return bool(_group(pid))
 
     @staticmethod
     def _signal_group(pid: int, sig: int) -> None:
@@ -317,16 +276,25 @@ class LocalHost(Host):
             log.debug("process group %d already gone", pid)
 
     async def close(self) -> None:
-        """Reap children that ended; the running ones keep running (and are re-attached later)."""
-        for child in self._children.values():
-            child.poll()
+        """End the launcher; running attempts keep running (and are re-attached later)."""
+        await self._launcher.close()
 
     async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
+        """Bytes of the attempt's log; a log replaced by a link or a FIFO reads as empty
+        (never follows it out of the run directory, never blocks the engine)."""
         path = AttemptFiles(sub.workdir, sub.stem).log
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
-            with open(path, "rb") as handle:
-                handle.seek(offset)
-                data = handle.read(limit)
+            fd = os.open(path, flags)
         except FileNotFoundError:
             return b"", offset
+        except OSError as exc:  # ELOOP: a symbolic link
+            log.warning("job %s: log %s not read: %s", sub.job, path, exc.strerror)
+            return b"", offset
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                log.warning("job %s: log %s is not a regular file; not read", sub.job, path)
+                return b"", offset
+            handle.seek(offset)
+            data = handle.read(limit)
         return data, offset + len(data)

@@ -30,7 +30,7 @@ STAGE_MARK = "# hflow-stage: "
 def stage_record(job: StagedJob) -> str:
     """A comment line of the wrapper that lets a restarted coordinator stage out without
     the spec."""
-    out = staging.stage_list(job.spec, "stage_out")
+    out = list(job.spec.stage_out)
     return STAGE_MARK + json.dumps({"stage_out": out, "local_run_dir": str(job.local_run_dir)})
 
 
@@ -104,15 +104,19 @@ class RunDirectory:
         known = self._jobs.get(sub.token)
         if known is not None:
             spec, local_run_dir = known
-            if not spec.args.get("stage_out"):
-                return obs
+            patterns: tuple[str, ...] = spec.stage_out
         else:  # attempt started by an earlier coordinator: read its record in the wrapper
             record = await self._stage_record(workdir, sub.stem)
-            if record is None or not record["stage_out"]:
+            if record is None or not record.get("stage_out"):
                 return obs
-            spec = JobSpec(name=sub.job, args={"stage_out": record["stage_out"]})
+            try:
+                patterns = staging.recorded_paths(record["stage_out"])
+            except ValueError as exc:
+                return Observation(JobState.FAILED, obs.exit_code, f"stage_out record in the wrapper: {exc}")
             local_run_dir = Path(record["local_run_dir"])
-        return await staging.stage_out(self.shell, spec, sub, workdir, local_run_dir, obs)
+        if not patterns:
+            return obs
+        return await staging.stage_out(self.shell, patterns, sub, workdir, local_run_dir, obs)
 
     async def _stage_record(self, workdir: str, stem: str) -> dict[str, Any] | None:
         for line in (await self.wrapper_text(workdir, stem)).splitlines():

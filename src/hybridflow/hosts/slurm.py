@@ -24,8 +24,7 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..durations import parse_duration
-from ..errors import HostError, SpecError
+from ..errors import HostError
 from ..states import JobState
 from .base import StagedJob
 from .batch import BatchHost, Record, directives
@@ -217,14 +216,11 @@ class SlurmHost(BatchHost):
 
     def directives(self, job: StagedJob, workdir: str) -> list[str]:
         lines = self.node_directives(job, option_lines, "#SBATCH")
-        limit = job.spec.args.get("timeout")
+        limit = job.spec.timeout
         if limit is not None and not any(line.startswith(("#SBATCH --time", "#SBATCH -t")) for line in lines):
             # the engine enforces ``timeout`` itself; this lets Slurm plan (backfill) and
             # stops the job a minute later should the coordinator be gone
-            try:
-                minutes = math.ceil(parse_duration(limit, field="timeout") / 60) + 1
-            except SpecError as exc:
-                raise HostError(f"job '{job.job}': {exc}") from None
+            minutes = math.ceil(limit / 60) + 1
             lines.append(f"#SBATCH --time={minutes}")
         out = AttemptFiles(workdir, job.stem).batch_output("slurm")
         lines += [

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import HostError
+from ..errors import HostError, SpecError
+from ..names import check_path
 from ..spec import JobSpec
 from ..states import JobState
 from . import wrapper
@@ -35,19 +36,15 @@ RUNNER_DIR = ".hflow"
 HeaderFn = Callable[[StagedJob, str], Sequence[str]]
 
 
-def stage_list(spec: JobSpec, key: str) -> list[str]:
-    """The ``stage_in``/``stage_out`` entries of a job; SpecError-worthy values raise ValueError."""
-    raw: Any = spec.args.get(key)
-    if raw in (None, "", []):
-        return []
-    items = [raw] if isinstance(raw, str) else raw
-    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-        raise ValueError("must be a path or a list of paths")
-    for item in items:
-        path = PurePosixPath(item)
-        if path.is_absolute() or ".." in path.parts:
-            raise ValueError(f"'{item}' must be relative to the run directory, without '..'")
-    return list(items)
+def recorded_paths(raw: Any) -> tuple[str, ...]:
+    """The ``stage_out`` paths of a stage record read back from a host (see
+    :func:`.remote.stage_record`), checked as loading checks a spec's: ValueError if not."""
+    if not isinstance(raw, list):
+        raise ValueError("must be a list of paths")
+    try:
+        return tuple(check_path(item) for item in raw)
+    except SpecError as exc:
+        raise ValueError(exc.problem) from None
 
 
 def script_target(spec: JobSpec) -> str | None:
@@ -131,11 +128,8 @@ async def stage_in(shell: Shell, job: StagedJob, workdir: str) -> None:
     symbolic link is refused, naming it, unless the job sets ``stage_follow_links: true``,
     so that a link in the run directory cannot carry ``/etc/passwd`` to another host.
     """
-    try:
-        patterns = stage_list(job.spec, "stage_in")
-    except ValueError as exc:
-        raise HostError(f"job '{job.job}': stage_in {exc}") from None
-    follow = job.spec.args.get("stage_follow_links") is True
+    patterns = job.spec.stage_in
+    follow = job.spec.stage_follow_links
     root = job.local_run_dir.resolve()
     for pattern in patterns:
         matches = sorted(job.local_run_dir.glob(pattern))
@@ -171,13 +165,10 @@ def _regular_files(job: StagedJob, match: Path, root: Path, follow: bool) -> lis
     return found
 
 
-async def stage_out(shell: Shell, spec: JobSpec, sub: Submission, workdir: str, local_run_dir: Path,
+async def stage_out(shell: Shell, patterns: Sequence[str], sub: Submission, workdir: str, local_run_dir: Path,
                     obs: Observation) -> Observation:
-    """Copy the ``stage_out`` files back; a missing one turns success into FAILED naming it."""
-    try:
-        patterns = stage_list(spec, "stage_out")
-    except ValueError as exc:
-        return Observation(JobState.FAILED, obs.exit_code, f"stage_out {exc}")
+    """Copy the files of the ``stage_out`` ``patterns`` back; a missing one turns success
+    into FAILED naming it."""
     for pattern in patterns:
         matches = await shell.glob(workdir, pattern)
         if not matches:

@@ -63,8 +63,12 @@ def render(
     venv: str | None = None,
     header: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
+    footer: str = "",
 ) -> str:
-    """The wrapper script text for one attempt in ``workdir`` (a POSIX path on its host)."""
+    """The wrapper script text for one attempt in ``workdir`` (a POSIX path on its host).
+
+    ``footer`` runs after the exit file is written (the local kind's wake-up line).
+    """
     q = shlex.quote
     files = AttemptFiles(workdir, job.stem)
     line = f"eval {q(payload)}" if isinstance(payload, str) else shlex.join(payload)
@@ -90,4 +94,5 @@ def render(
         environment=exports,
         activate=activate,
         payload=line,
+        footer=footer,
     )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..snapshot import JobView, WorkflowView
-from ..spec import JOB_FIELDS
+from ..spec import JOB_FIELDS, POLICY_FIELDS
 
 
 def _plain(value: Any) -> Any:
@@ -27,8 +27,11 @@ def _plain(value: Any) -> Any:
 
 
 def job_dict(job: JobView) -> dict[str, Any]:
-    """The job's declared fields (:data:`~hybridflow.spec.JOB_FIELDS`, ``args``) and state."""
+    """The job's declared fields (:data:`~hybridflow.spec.JOB_FIELDS`, the typed
+    :data:`~hybridflow.spec.POLICY_FIELDS` as JSON values, durations in seconds, and
+    ``args``) and state."""
     data: dict[str, Any] = {key: getattr(job.spec, key) for key in JOB_FIELDS}
+    data.update({key: _plain(getattr(job.spec, key)) for key in POLICY_FIELDS})
     data["args"] = _plain(job.spec.args)
     data.update(
         state=job.state.value,

@@ -18,7 +18,7 @@ def command(job: JobSpec) -> str:
     if job.script:
         return job.script
     text = job.exec or ""
-    if "sweep" in job.args and text.startswith(MKDIR + "\n"):
+    if job.sweep and text.startswith(MKDIR + "\n"):
         text = text[len(MKDIR) + 1:]
         if text.startswith("cat > ") and "\n" in text:
             return text.rsplit("\n", 1)[1] + "  (rendered script)"
@@ -29,13 +29,11 @@ def expansion_rows(jobs: Mapping[str, JobSpec]) -> list[dict[str, Any]]:
     """One row per job for ``hflow workflow expand``: job, sweep, parameters, output dir..."""
     rows = []
     for job in jobs.values():
-        params = job.args.get("sweep_params") or {}
-        env = job.args.get("env") or {}
         rows.append({
             "job": job.name,
-            "sweep": job.args.get("sweep") or "",
-            "parameters": " ".join(f"{k}={v}" for k, v in params.items()),
-            "output_dir": env.get("HF_OUTPUT_DIR", "") if job.args.get("sweep") else "",
+            "sweep": job.sweep or "",
+            "parameters": " ".join(f"{k}={v}" for k, v in job.sweep_params.items()),
+            "output_dir": job.env.get("HF_OUTPUT_DIR", "") if job.sweep else "",
             "kind": job.kind,
             "host": job.host or "",
             "command": command(job),

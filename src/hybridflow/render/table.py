@@ -10,11 +10,11 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-import networkx as nx
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from .. import dag
 from ..labels import format_duration
 from ..snapshot import JobView, WorkflowView
 
@@ -30,12 +30,10 @@ COLUMNS = ("job", "state", "progress", "kind", "host", "attempt", "start", "dura
 def ordered_jobs(view: WorkflowView) -> list[JobView]:
     """The view's jobs, parents before children, otherwise in declaration order."""
     rank = {name: k for k, name in enumerate(view.jobs)}
-    graph = nx.DiGraph()
-    graph.add_nodes_from(view.jobs)
-    graph.add_edges_from((a, b) for a, b in view.edges if a in rank and b in rank)
+    graph = dag.build(view.jobs, ((a, b) for a, b in view.edges if a in rank and b in rank))
     try:
-        names = list(nx.lexicographical_topological_sort(graph, key=rank.__getitem__))
-    except nx.NetworkXUnfeasible:
+        names = dag.topological_order(graph, key=rank.__getitem__)
+    except ValueError:
         names = list(view.jobs)
     return [view.jobs[name] for name in names]
 

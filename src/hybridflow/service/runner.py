@@ -70,6 +70,7 @@ class Runner:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self, store: Store, request: RunRequest) -> RunStarted:
+        """Start a coordinator for ``request`` (the contract is in the module's docstring)."""
         name = request.workflow
         check(request, store)
         version = read_version(store, name)

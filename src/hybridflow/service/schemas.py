@@ -137,7 +137,9 @@ class JobIn(BaseModel):
     venv: str | None = Field(None, max_length=4096)
     shape: str | None = Field(None, max_length=50)
     style: str | None = Field(None, max_length=200)
-    args: dict[str, Any] = Field(default_factory=dict, description="Extra keys, kept as job arguments.")
+    args: dict[str, Any] = Field(default_factory=dict, description=(
+        "Other node keys: policy (env, retries, retry_delay, retry_on, timeout, stage_in, stage_out...), "
+        "checked as in YAML, and kind-specific options (partition, time...), kept as job arguments."))
 
 
 class JobsAdded(BaseModel):

@@ -2,11 +2,13 @@
 ${header}
 # hybridflow job wrapper: workflow ${workflow}, job ${job}, attempt ${attempt}, token ${token}
 cd ${workdir} || exit 97
-printf '%s %s\n' "$$$$" ${token_q} > ${pidfile}
+hf_pid=$${BASHPID:-$$(exec sh -c 'echo "$$PPID"')}
+printf '%s %s\n' "$$hf_pid" ${token_q} > ${pidfile}
 export HF_WORKFLOW=${workflow_q} HF_JOB=${job_q} HF_ATTEMPT=${attempt} HF_TOKEN=${token_q} HF_RUN_DIR=${workdir}
 ${environment}
 ${activate}
-( ${payload} ) > ${logfile} 2>&1 < /dev/null
+( ${payload} ) > ${logfile} 2>&1 < /dev/null 3>&-
 hf_rc=$$?
 printf '%s %s\n' "$$hf_rc" ${token_q} > ${exitfile}
+${footer}
 exit "$$hf_rc"

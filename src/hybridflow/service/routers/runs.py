@@ -29,7 +29,7 @@ def run_workflow(name: WorkflowName, hf: StateDep, options: Annotated[RunIn | No
     (``resume: false``, an unknown ``from_jobs`` job) or the coordinator refused the
     workflow (its one-line error).
     """
-    options = options or RunIn()
+    options = options or RunIn.model_validate({})
     request = RunRequest(name, rerun=RerunMode(options.rerun), from_jobs=tuple(options.from_jobs),
                          sequential=options.sequential, resume=options.resume)
     started = hf.runner.start(hf.stores.get(), request)
