@@ -23,13 +23,10 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from . import config, dag, faults, rerun
 from .errors import HostError
-from .hosts import host_class
 from .hosts.base import Host, Observation, StagedJob, Submission, gather_limited
 from .notify import Notifier
 from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
@@ -37,8 +34,10 @@ from .progress import LogMiner
 from .readiness import Readiness, Skip
 from .rerun import RerunMode
 from .retry import RunLimits
+from .hostpool import HostPool
+from .sweeps import sweep_limited
 from .runstate import Attempt, HostKey, RunState
-from .spec import JobSpec, WorkflowSpec
+from .spec import WorkflowSpec
 from .states import JobState, WorkflowState
 from .store.sqlite import Store
 
@@ -47,22 +46,6 @@ log = logging.getLogger(__name__)
 CONTROL_INTERVAL = 0.5  # seconds between reads of cancel requests when nothing else happens
 CONTROL_GAP = 0.05  # at most this often, however fast jobs finish
 LOG_INTERVAL = 0.5  # seconds between log reads of one running attempt (at least)
-MAX_POLL_INTERVAL = 30.0
-
-
-@dataclass
-class HostSlot:
-    """A host instance of the run and its polling rhythm."""
-
-    host: Host
-    interval: float
-    next_poll: float = 0.0
-    notified: bool = False
-
-
-def stem_for(job: str, attempt: int) -> str:
-    """File stem of an attempt's files: ``NAME`` first, then ``NAME.attemptN``."""
-    return job if attempt <= 1 else f"{job}.attempt{attempt}"
 
 
 class Engine:
@@ -102,10 +85,7 @@ class Engine:
         self.limits = RunLimits(self.spec, time.monotonic())
         self.readiness = Readiness(self.graph, self.run_state.state, self._host_key)
         self.notifier = Notifier(name, None)
-        self.hosts: dict[HostKey, HostSlot] = {}
-        for key, host in (hosts or {}).items():
-            self.hosts[key] = HostSlot(host, host.poll_interval)
-        self._host_of: dict[str, HostKey] = {}
+        self.hosts = HostPool(self._woken, hosts)
         self._cancel = False
         self._generation = -1
         self._next_control = 0.0
@@ -151,8 +131,7 @@ class Engine:
             self.notifier.workflow_event(state.value)
             return state
         finally:
-            for slot in self.hosts.values():
-                await slot.host.close()
+            await self.hosts.close()
             await self.notifier.aclose()
             self.store.release(self.wid)
 
@@ -192,7 +171,7 @@ class Engine:
             if job not in self.spec.jobs:
                 continue
             staged = self._staged(job, record.number, record.token)
-            key, slot = self._host(self.spec.jobs[job])
+            key, slot = self.hosts.slot_for(self.spec, self.spec.jobs[job])
             attempt = Attempt(staged, key, JobState(record.state), miner=LogMiner(record.log_offset))
             if record.started is not None:  # its time limit keeps counting across the restart
                 attempt.running_since = time.monotonic() - max(0.0, time.time() - record.started)
@@ -268,8 +247,7 @@ class Engine:
         for attempt in self.run_state.active.values():
             if attempt.sub is not None:
                 by_host.setdefault(attempt.host_key, []).append(attempt)
-        due = {key: attempts for key, attempts in by_host.items()
-               if self.hosts[key].notified or now >= self.hosts[key].next_poll}
+        due = {key: attempts for key, attempts in by_host.items() if self.hosts[key].due(now)}
         if len(due) == 1:  # the common case: no tasks, no yielding to the loop mid-round
             results = [await self._poll(*next(iter(due.items())))]
         else:
@@ -282,8 +260,7 @@ class Engine:
                 if obs is not None and obs.state is not attempt.state:
                     changed = True
                     await self._apply(attempt, obs)
-            slot.interval = slot.host.poll_interval if changed else min(slot.interval * 1.5, MAX_POLL_INTERVAL)
-            slot.next_poll = now + slot.interval
+            slot.polled(now, changed=changed)
 
     async def _poll(self, key: HostKey, attempts: list[Attempt]) -> dict[str, Observation]:
         slot = self.hosts[key]
@@ -385,41 +362,18 @@ class Engine:
         self.readiness.skipped.clear()
 
     def _host_key(self, job: str) -> HostKey:
-        key = self._host_of.get(job)
-        if key is None:
-            key = self._host_of[job] = self._host(self.spec.jobs[job])[0]
-        return key
-
-    # -- starting --------------------------------------------------------------------------
-
-    def _host(self, job: JobSpec) -> tuple[HostKey, HostSlot]:
-        key = config.host_key(job)
-        if key not in self.hosts:
-            cls = host_class(job.kind)
-            host = cls(config.host_config(self.spec, job), notify=partial(self._notified, key))
-            self.hosts[key] = HostSlot(host, host.poll_interval)
-        return key, self.hosts[key]
+        return self.hosts.key(self.spec, job)
 
     def _notified(self, key: HostKey) -> None:
-        self.hosts[key].notified = True
+        """A host has news (also for tests driving ``tick()``)."""
+        self.hosts.notified(key)
+
+    def _woken(self) -> None:
         if self._wake is not None:
             self._wake.set()
 
     def _staged(self, job: str, attempt: int, token: str) -> StagedJob:
-        spec = self.spec.jobs[job]
-        _, slot = self._host(spec)
-        return StagedJob(
-            workflow=self.name,
-            job=job,
-            attempt=attempt,
-            token=token,
-            spec=spec,
-            workdir=slot.host.run_dir(self.name, self.run_dir),
-            stem=stem_for(job, attempt),
-            base_dir=Path(self.spec.base_dir),
-            local_run_dir=self.run_dir,
-            env=dict(spec.env),
-        )
+        return self.hosts.stage(self.spec, job, attempt, token, self.run_dir)
 
     def _select(self) -> list[StagedJob]:
         ready = self.readiness
@@ -435,7 +389,7 @@ class Engine:
         candidates = ready.candidates(slots, everything=self.policy.needs_all_ready)
         chosen = self.policy.select(candidates, self._host_key, slots, len(self.run_state.active), ready.order.__getitem__)
         staged: list[StagedJob] = []
-        for job in self._within_sweep_limits(chosen):
+        for job in sweep_limited(chosen, self.run_state.active, self.spec.jobs):
             ready.take(job)
             number = self.run_state.jobs[job].attempt + 1
             token = f"hf-{self.wid}-{job}-{number}-{secrets.token_hex(4)}"
@@ -444,24 +398,6 @@ class Engine:
             key = self._host_key(job)
             self.run_state.start(Attempt(item, key, JobState.SUBMITTED), remote=self.hosts[key].host.capabilities.external)
         return staged
-
-    def _within_sweep_limits(self, chosen: list[str]) -> list[str]:
-        """Drop jobs beyond their sweep's ``max_parallel`` (job fields ``sweep``/``max_parallel``)."""
-        active: dict[str, int] = {}
-        for job in self.run_state.active:
-            sweep = self.spec.jobs[job].sweep
-            if sweep:
-                active[sweep] = active.get(sweep, 0) + 1
-        kept: list[str] = []
-        for job in chosen:
-            spec = self.spec.jobs[job]
-            sweep, limit = spec.sweep, spec.max_parallel
-            if sweep and limit:
-                if active.get(sweep, 0) >= limit:
-                    continue
-                active[sweep] = active.get(sweep, 0) + 1
-            kept.append(job)
-        return kept
 
     async def _submit(self, staged: Iterable[StagedJob]) -> None:
         """Start attempts already recorded; what is learned is written with the next round."""
@@ -475,8 +411,7 @@ class Engine:
             except HostError as exc:
                 self._submit_failed(items, exc)
                 continue
-            slot.next_poll = time.monotonic() + slot.host.poll_interval
-            slot.interval = slot.host.poll_interval
+            slot.submitted(time.monotonic())
             after = slot.host.capabilities.submitted_state
             for sub in subs:
                 attempt = self.run_state.active[sub.job]
@@ -510,6 +445,7 @@ class Engine:
             if job in self.readiness.ready:
                 self.readiness.take(job)
             self.run_state.forget(job)
+            self.hosts.forget(job)
             self.limits.retry_at.pop(job, None)
             self.graph.remove_node(job)
         for job in added:

@@ -380,3 +380,22 @@ def _default_script(node: str, base_dir: str) -> str | None:
         if is_file(Path(base_dir) / candidate):
             return candidate
     return None
+
+
+def sweep_limited(chosen: Sequence[str], active: Iterable[str], jobs: Mapping[str, JobSpec]) -> list[str]:
+    """``chosen`` without the jobs beyond their sweep's ``max_parallel``, counting the
+    ``active`` ones (job fields ``sweep``/``max_parallel``)."""
+    running: dict[str, int] = {}
+    for job in active:
+        sweep = jobs[job].sweep
+        if sweep:
+            running[sweep] = running.get(sweep, 0) + 1
+    kept: list[str] = []
+    for job in chosen:
+        spec = jobs[job]
+        if spec.sweep and spec.max_parallel:
+            if running.get(spec.sweep, 0) >= spec.max_parallel:
+                continue
+            running[spec.sweep] = running.get(spec.sweep, 0) + 1
+        kept.append(job)
+    return kept

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("hosts", ("hosts", "hosts.*")),
     ("load", ("validate", "load")),
     ("views", ("store", "store.*", "render", "render.*")),
-    ("engine", ("runstate", "faults", "engine")),
+    ("engine", ("runstate", "hostpool", "faults", "engine")),
     ("api", ("api", "coordinator")),
     ("front", ("", "cli", "cli.*", "service", "service.*")),
 )

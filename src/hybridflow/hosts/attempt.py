@@ -59,6 +59,11 @@ class AttemptFiles:
         return (self.exit, self.pid, self.cancel, self.log, self.wrapper)
 
 
+def stem_for(job: str, attempt: int) -> str:
+    """File stem of an attempt's files: ``NAME`` first, then ``NAME.attemptN``."""
+    return job if attempt <= 1 else f"{job}.attempt{attempt}"
+
+
 def parse_stamped(text: str, token: str) -> str | None:
     """The value of a ``"VALUE TOKEN"`` line, None when empty, garbled or another attempt's."""
     value, _, owner = text.strip().partition(" ")
