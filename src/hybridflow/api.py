@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import config, load as loading, spec as specs
+from .engine import Engine
 from .errors import NotFoundError, SpecError
 from .names import chain_edges
 from .policies import SchedulingPolicy
 from .rerun import RerunMode
-from .engine import Engine
 from .snapshot import JobView, WorkflowView
 from .spec import JobSpec, WorkflowSpec
 from .states import WorkflowState

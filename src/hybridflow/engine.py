@@ -24,9 +24,11 @@ import secrets
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 from . import config, dag, faults, rerun
 from .errors import HostError
+from .hostpool import HostPool
 from .hosts.base import Host, Observation, StagedJob, Submission, gather_limited
 from .notify import Notifier
 from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
@@ -34,12 +36,11 @@ from .progress import LogMiner
 from .readiness import Readiness, Skip
 from .rerun import RerunMode
 from .retry import RunLimits
-from .hostpool import HostPool
-from .sweeps import sweep_limited
 from .runstate import Attempt, HostKey, RunState
 from .spec import WorkflowSpec
 from .states import JobState, WorkflowState
 from .store.sqlite import Store
+from .sweeps import sweep_limited
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +385,7 @@ class Engine:
             running[attempt.host_key] = running.get(attempt.host_key, 0) + 1
         slots: dict[Hashable, int] = {}
         for key in ready.by_host:
-            host_key: HostKey = key  # type: ignore[assignment]  # readiness keys are host keys
+            host_key = cast(HostKey, key)  # readiness keys are host keys
             slots[key] = self.hosts[host_key].host.max_parallel - running.get(host_key, 0)
         candidates = ready.candidates(slots, everything=self.policy.needs_all_ready)
         chosen = self.policy.select(candidates, self._host_key, slots, len(self.run_state.active), ready.order.__getitem__)

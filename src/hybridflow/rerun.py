@@ -12,7 +12,6 @@ import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
-
 from . import dag
 from .errors import SpecError
 from .spec import WorkflowSpec

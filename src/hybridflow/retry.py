@@ -67,7 +67,8 @@ class JobPolicy:
 
     def delay(self, retries_done: int) -> float:
         """Seconds to wait before retry number ``retries_done + 1``."""
-        return min(self.retry_delay * (2**retries_done), self.retry_max_delay)
+        factor: int = 2**retries_done  # typeshed types int ** int as Any (a negative exponent gives a float)
+        return min(self.retry_delay * factor, self.retry_max_delay)
 
 
 def workflow_policy(spec: WorkflowSpec) -> dict[str, Any]:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 from .hosts.base import StagedJob, Submission
 from .progress import LogMiner
-from .rounds import (AttemptChange, FingerprintChange, NewAttempt, ProgressChange, RunEnd, StateChange,
-                     Write)
+from .rounds import AttemptChange, FingerprintChange, NewAttempt, ProgressChange, RunEnd, StateChange, Write
 from .states import JobState, WorkflowState
 
 HostKey = tuple[str, str]  # (kind, host name): one host instance per key and run

@@ -59,7 +59,9 @@ def check_names(spec: WorkflowSpec, limits: Limits) -> None:
 def check_values(spec: WorkflowSpec, limits: Limits) -> None:
     """Job arguments and workflow options are plain data (what JSON can store), nested at
     most ``max_depth`` levels: the Python API builds them freely, YAML has dates and bytes."""
-    places = [(job.name, str(key), value) for job in spec.jobs.values() for key, value in job.args.items()]
+    places: list[tuple[str | None, str, Any]] = [
+        (job.name, str(key), value) for job in spec.jobs.values() for key, value in job.args.items()
+    ]
     places += [(None, str(key), value) for key, value in spec.options.items()]
     for job, key, value in places:
         problem = _plain(value, limits.max_depth)

@@ -14,21 +14,28 @@ Every refusal is one :class:`~hybridflow.errors.SpecError` line (a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .errors import LimitError, SpecError
 from .limits import Limits
 
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # the base is chosen at run time (libyaml is optional); both have SafeLoader's API
+    _Base = yaml.SafeLoader
+else:
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class Loader(_Base):  # type: ignore[valid-type,misc]
+class Loader(_Base):
     """The safe loader (libyaml's when available), timestamps kept as written: a spec is JSON data."""
 
 
-Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+def _timestamp_as_text(loader: Loader, node: yaml.ScalarNode) -> str:
+    return loader.construct_scalar(node)
+
+
+Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 def parse(text: str, *, limits: Limits, file: str | None = None) -> Any:

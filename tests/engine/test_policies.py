@@ -87,7 +87,8 @@ def test_hanging_job_hit_by_timeout_kills_process_group(home: Path, write_workfl
 
 def test_workflow_deadline_stops_the_run(home: Path, write_workflow) -> None:
     wf = Workflow.load(
-        write_workflow("deadline: 1s\nworkflow:\n  nodes:\n    slow: {exec: 'sleep 30'}\n    next: {exec: 'true'}\n  dependencies: ['slow,next']\n")
+        write_workflow("deadline: 1s\nworkflow:\n  nodes:\n    slow: {exec: 'sleep 30'}\n    next: {exec: 'true'}\n"
+                       "  dependencies: ['slow,next']\n")
     )
     started = time.monotonic()
     assert wf.run() is WorkflowState.FAILED

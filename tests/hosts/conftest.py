@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hostsupport import FAKE_WSL, KINDS, TESTBED_DIR, TESTBED_KINDS, VENV, Testbed, read_env
 
 import fakebatch
+from hostsupport import FAKE_WSL, KINDS, TESTBED_DIR, TESTBED_KINDS, VENV, Testbed, read_env
 
 
 def _problem() -> str | None:

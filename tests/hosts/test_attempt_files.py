@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from support import hflow
-
 from hostsupport import KINDS
+from support import hflow
 
 #: jobs per kind (the testbed's Slurm runs two at a time)
 SIZES = {"local": 60, "ssh": 12, "slurm": 4, "slurm-ssh": 4, "wsl": 12, "lsf": 12, "slurm-fake": 12}

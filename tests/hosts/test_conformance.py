@@ -16,12 +16,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from hostsupport import KINDS, wait_for
 
 from hybridflow import JobState, Workflow, WorkflowState, config
 from hybridflow.hosts import host_class
 from hybridflow.hosts.base import StagedJob
 from hybridflow.store.sqlite import Store
+
+from hostsupport import KINDS, wait_for
 
 COUNT_SH = """\
 #!/bin/bash

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from hostsupport import Testbed
 
 from hybridflow import JobState, Workflow, WorkflowState
+
+from hostsupport import Testbed
 
 pytest.importorskip("torch", reason="pip install -r examples/mnist/requirements.txt")
 pytest.importorskip("sklearn", reason="pip install -r examples/mnist/requirements.txt")

@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-from hostsupport import KINDS, Testbed, wait_for
 
 from hybridflow import JobState, Workflow, WorkflowState
+
+from hostsupport import KINDS, Testbed, wait_for
 
 pytestmark = pytest.mark.testbed
 

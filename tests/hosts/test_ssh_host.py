@@ -144,7 +144,7 @@ def test_wrapper_staged_but_never_started_is_not_recovered(testbed: Testbed, tmp
 
     async def scenario() -> None:
         job = _job(host, tmp_path, "staged", "true")
-        await host._prepare([job])  # the coordinator died between staging and start
+        await host.files.prepare([job], host.header)  # the coordinator died between staging and start
         started = time.monotonic()
         assert await host.recover(job) is None
         assert time.monotonic() - started >= 1.0  # it gave a just-started wrapper its grace

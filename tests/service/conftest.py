@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from servicesupport import LiveService, env_home, live_service
 
 

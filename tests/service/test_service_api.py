@@ -9,6 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
+from hybridflow.api import Workflow, open_store
+
 from servicesupport import (
     LiveService,
     tar_gz,
@@ -17,8 +20,6 @@ from servicesupport import (
     yaml_text,
     zip_bytes,
 )
-
-from hybridflow.api import Workflow, open_store
 
 QUICK = yaml_text("""
     workflow:
@@ -40,7 +41,7 @@ LONG = yaml_text("""
 
 
 def upload(client: httpx.Client, data: bytes, **params: str) -> httpx.Response:
-    kind = "application/yaml" if not data[:2] in (b"\x1f\x8b", b"PK") else "application/octet-stream"
+    kind = "application/yaml" if data[:2] not in (b"\x1f\x8b", b"PK") else "application/octet-stream"
     return client.post("/api/v1/workflows", content=data, params=params, headers={"Content-Type": kind})
 
 

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servicesupport import wait_idle
 
 from hybridflow.service.files import UnsafeFile, open_inside
 from hybridflow.service.logs import read_chunk
 from hybridflow.snapshot import AttemptView
 from hybridflow.states import JobState
+
+from servicesupport import wait_idle
 
 SECRET = "top-secret-0600-content"
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servicesupport import LiveService, wait_for, wait_idle
 
 from hybridflow.coordinator import ExitCode, RequestError, RunRequest
 from hybridflow.rerun import RerunMode
+
+from servicesupport import LiveService, wait_for, wait_idle
 
 COORDINATOR = [sys.executable, "-c", "from hybridflow.coordinator import main; main()"]
 CHAIN = b"workflow:\n  nodes:\n    a: {exec: 'echo a >> runs.txt'}\n    b: {exec: 'echo b >> runs.txt'}\n" \

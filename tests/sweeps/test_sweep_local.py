@@ -7,8 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from hybridflow import JobState, Workflow, WorkflowState
-from hybridflow import load as loading
+from hybridflow import JobState, Workflow, WorkflowState, load as loading
 
 from support import hflow
 

@@ -70,7 +70,7 @@ def test_two_by_three_sweep_on_slurm(home: Path, write_workflow, slurm) -> None:
         attempt = view.attempts[name]
         assert attempt.kind == "slurm" and attempt.native_id
         params = view.jobs[name].spec.sweep_params
-        line = next(l for l in lines if l.startswith(f"{params['gpu']} epochs={params['epochs']} "))
+        line = next(text for text in lines if text.startswith(f"{params['gpu']} epochs={params['epochs']} "))
         assert f"slurm={attempt.native_id} " in line  # ran as that Slurm job
         assert line.endswith(f"dir=train/epochs={params['epochs']}/gpu={params['gpu']} args=--tag {name}")
     # the substituted Slurm options reached sbatch: the template's #SBATCH line and the node's

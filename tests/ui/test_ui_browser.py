@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from servicesupport import LiveService, wait_for
 from uisupport import login
 

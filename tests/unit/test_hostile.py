@@ -26,12 +26,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_corpus import CASES, Case
 from starlette.testclient import TestClient
 
 from hybridflow.api import Workflow, open_store
 from hybridflow.errors import SpecError
 from hybridflow.service.app import create_app
+
+from hostile_corpus import CASES, Case
 
 HERE = Path(__file__).parent
 BY_NAME = {case.name: case for case in CASES}

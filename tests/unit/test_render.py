@@ -14,8 +14,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from hybridflow import render
-from hybridflow import load as loading
+from hybridflow import load as loading, render
 from hybridflow.labels import label_for
 from hybridflow.render.graph import DEFAULT_COLORS
 from hybridflow.render.layout import Layout, layout

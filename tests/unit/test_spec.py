@@ -21,7 +21,8 @@ def test_compat_samples_load(name: str) -> None:
     assert wf.edges == (("start", "fetch-data"), ("fetch-data", "compute"), ("compute", "analyze"), ("analyze", "end"))
     assert wf.colors["status"]["done"] == "#CCFFCC"
     assert wf.jobs["start"].exec == "echo hello"
-    assert (wf.jobs["start"].user, wf.jobs["start"].host, wf.jobs["start"].shape) == ("grey", "local", "invhouse" if "example" in name else "box")
+    start = wf.jobs["start"]
+    assert (start.user, start.host, start.shape) == ("grey", "local", "invhouse" if "example" in name else "box")
     assert wf.name == Path(name).stem
 
 

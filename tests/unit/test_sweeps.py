@@ -7,10 +7,9 @@ import textwrap
 import pytest
 import yaml
 
-from hybridflow import load as loading, spec as specs
-from hybridflow import sweeps
-from hybridflow.render import sweeps as sweep_rows
+from hybridflow import load as loading, spec as specs, sweeps
 from hybridflow.errors import SpecError
+from hybridflow.render import sweeps as sweep_rows
 
 
 def load(text: str, tmp_path=None, **files: str) -> specs.WorkflowSpec:

@@ -19,8 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .. import config
-from .. import load as loading
+from .. import config, load as loading
 from ..errors import HostError, HybridflowError
 from ..hostconfig import HostConfig
 from ..hosts.shell import LocalShell, Shell, SshShell

@@ -278,8 +278,8 @@ def _sweep_status_table(view: WorkflowView, group: bool | None) -> Table:
     from rich.text import Text
 
     from ..labels import format_duration
-    from ..render.table import STATE_STYLES
     from ..render.sweeps import group_rows
+    from ..render.table import STATE_STYLES
 
     sweeps = {name: job.spec.sweep for name, job in view.jobs.items() if job.spec.sweep}
     if not (sweeps if group is None else group):

@@ -30,4 +30,5 @@ def host_class(kind: str) -> type[Host]:
     except KeyError:
         raise SpecError(f"unknown kind '{kind}' (valid: {', '.join(sorted(KINDS))})") from None
     module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    cls: type[Host] = getattr(importlib.import_module(module), attr)
+    return cls

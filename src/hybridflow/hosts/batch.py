@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import time
 from abc import abstractmethod
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +34,8 @@ from typing import Any
 from ..errors import HostError
 from ..states import JobState
 from . import staging
-from .base import Capabilities, Host, HostConfig, Observation, StagedJob, Submission, guard_batch
-from .remote import RunDirectory, stage_record
+from .base import Capabilities, HostConfig, Observation, StagedJob, Submission, guard_batch
+from .remote import RemoteHost, stage_record
 from .shell import CommandResult, Shell
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ class Record:
         return self.state.is_terminal
 
 
-class BatchHost(Host):
+class BatchHost(RemoteHost):
     """A batch system reached through a local shell (no ``address``) or over SSH."""
 
     capabilities = Capabilities(submitted_state=JobState.PENDING)
@@ -89,11 +88,7 @@ class BatchHost(Host):
     def __init__(
         self, config: HostConfig, notify: Callable[[], None] | None = None, *, shell: Shell | None = None
     ) -> None:
-        super().__init__(config, notify)
-        self.files = RunDirectory(config, self.kind, shell)
-        #: commands sent and calls served, by name (for tests and benchmarks)
-        self.stats: Counter[str] = Counter()
-        self.poll_interval = float(config.options.get("poll_interval", type(self).poll_interval))
+        super().__init__(config, notify, shell=shell)
         self._last_query = 0.0
         self._by_name: tuple[float, dict[str, Record]] | None = None
         self._first_seen: dict[str, float] = {}
@@ -113,13 +108,6 @@ class BatchHost(Host):
                 raise HostError(f"job '{job.job}': cannot read {script}: {exc.strerror}") from exc
             lines += directives(text, prefix)
         return lines + options(job.spec.args)
-
-    @property
-    def shell(self) -> Shell:
-        return self.files.shell
-
-    async def close(self) -> None:
-        await self.files.close()
 
     @property
     def max_parallel(self) -> int:
@@ -169,12 +157,6 @@ class BatchHost(Host):
         return {}
 
     # -- the interface ---------------------------------------------------------------------
-
-    async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
-        return await self.files.read_log(sub, offset, limit)
-
-    async def finish(self, sub: Submission, obs: Observation) -> Observation:
-        return await self.files.finish(sub, obs)
 
     def header(self, job: StagedJob, workdir: str) -> list[str]:
         """Directives and the stage record; HostError when a directive would not be one line

@@ -32,8 +32,8 @@ from ..errors import HostError
 from ..states import JobState
 from . import wrapper
 from .attempt import AttemptFiles, parse_exit, parse_stamped
-from .launcher import Launcher
 from .base import Capabilities, Host, HostConfig, Observation, StagedJob, Submission
+from .launcher import Launcher
 
 log = logging.getLogger(__name__)
 

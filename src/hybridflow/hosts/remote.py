@@ -4,7 +4,9 @@
 coordinator's process shares, whatever starts the wrapper (a detached process for ``ssh``
 and ``wsl``, a batch system for ``slurm`` and ``lsf``): the transport (opened on first
 use, from the event loop), staging attempts, reading their logs, and bringing their
-outputs back. Host kinds *hold* one (composition), they do not inherit it.
+outputs back. Host kinds *hold* one (composition); :class:`RemoteHost` is the small base that holds it
+and forwards logs and stage-out to it, under both the process kinds and the batch kinds
+(which share no process logic).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,7 @@ from ..spec import JobSpec
 from ..states import JobState, Observation
 from . import staging
 from .attempt import AttemptFiles
-from .base import HostConfig, StagedJob, Submission
+from .base import Host, HostConfig, StagedJob, Submission
 from .shell import Shell, release_shell, shell_for
 
 log = logging.getLogger(__name__)
@@ -131,3 +135,29 @@ class RunDirectory:
 
 def _with_venv(job: StagedJob, venv: str) -> StagedJob:
     return dataclasses.replace(job, spec=dataclasses.replace(job.spec, venv=venv))
+
+
+class RemoteHost(Host):
+    """A host kind whose attempts' files live in a :class:`RunDirectory` over a shell."""
+
+    def __init__(
+        self, config: HostConfig, notify: Callable[[], None] | None = None, *, shell: Shell | None = None
+    ) -> None:
+        super().__init__(config, notify)
+        self.files = RunDirectory(config, self.kind, shell)
+        #: commands sent and calls served, by name (for tests and benchmarks)
+        self.stats: Counter[str] = Counter()
+        self.poll_interval = float(config.options.get("poll_interval", type(self).poll_interval))
+
+    @property
+    def shell(self) -> Shell:
+        return self.files.shell
+
+    async def close(self) -> None:
+        await self.files.close()
+
+    async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
+        return await self.files.read_log(sub, offset, limit)
+
+    async def finish(self, sub: Submission, obs: Observation) -> Observation:
+        return await self.files.finish(sub, obs)

@@ -26,10 +26,10 @@ from typing import Any
 
 from ..errors import HostError
 from ..states import JobState
+from .attempt import AttemptFiles
 from .base import StagedJob
 from .batch import BatchHost, Record, directives
 from .shell import CommandResult
-from .attempt import AttemptFiles
 
 log = logging.getLogger(__name__)
 

@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import HostError
 from ..states import JobState
 from . import staging
 from .attempt import parse_stamped
-from .base import Host, HostConfig, Observation, StagedJob, Submission, guard_batch
-from .remote import RunDirectory, stage_record
-from .shell import Shell
+from .base import Observation, StagedJob, Submission, guard_batch
+from .remote import RemoteHost, stage_record
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +68,7 @@ for p in $pids; do kill -KILL -- "-$p" 2>/dev/null; done
 exit 0
 """
 
-class ProcessHost(Host):
+class ProcessHost(RemoteHost):
     """Attempts as detached wrapper processes on a host reached through a :class:`Shell`.
 
     ``shell`` is the transport (default: :func:`~hybridflow.hosts.shell.shell_for` the
@@ -83,21 +81,6 @@ class ProcessHost(Host):
     log_interval = 2.0  # one SFTP read per running job
     default_root = "~/.hybridflow/runs"
 
-    def __init__(
-        self, config: HostConfig, notify: Callable[[], None] | None = None, *, shell: Shell | None = None
-    ) -> None:
-        super().__init__(config, notify)
-        self.files = RunDirectory(config, self.kind, shell)
-        #: commands sent and calls served, by name (for tests and benchmarks)
-        self.stats: Counter[str] = Counter()
-        self.poll_interval = float(config.options.get("poll_interval", type(self).poll_interval))
-
-    @property
-    def shell(self) -> Shell:
-        return self.files.shell
-
-    async def close(self) -> None:
-        await self.files.close()
 
     @property
     def max_parallel(self) -> int:
@@ -163,9 +146,6 @@ class ProcessHost(Host):
         if not result.ok:
             raise HostError(f"{self.name}: cancel failed: {result.err}")
 
-    async def read_log(self, sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
-        return await self.files.read_log(sub, offset, limit)
-
     async def recover(self, job: StagedJob) -> Submission | None:
         """Started iff its wrapper carries this token and a pid or exit file of it exists.
 
@@ -188,9 +168,6 @@ class ProcessHost(Host):
             if attempt == 0:
                 await asyncio.sleep(1.0)
         return None
-
-    async def finish(self, sub: Submission, obs: Observation) -> Observation:
-        return await self.files.finish(sub, obs)
 
 
 class SshHost(ProcessHost):

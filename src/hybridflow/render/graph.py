@@ -109,7 +109,7 @@ def _size(shape: str, lines: list[str]) -> tuple[float, float]:
 def _outline(shape: str, cx: float, cy: float, w: float, h: float, attrs: str,
              rounded: bool) -> tuple[str, float]:
     """SVG for the shape (the coloured element first) and the text's vertical offset."""
-    l, r, t, b = cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2
+    l, r, t, b = cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2  # noqa: E741 - the box's left/right/top/bottom
     points: list[tuple[float, float]]
     extra, dy = "", 0.0
     match shape:

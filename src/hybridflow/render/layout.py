@@ -45,7 +45,7 @@ def layout(
     index = {name: i for i, name in enumerate(names)}
     pairs = list(dict.fromkeys((index[a], index[b]) for a, b in edges
                                if a in index and b in index and a != b))
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[int] = nx.DiGraph()
     graph.add_nodes_from(range(len(names)))
     graph.add_edges_from(pairs)
     if nx.is_directed_acyclic_graph(graph):

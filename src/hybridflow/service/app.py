@@ -26,6 +26,7 @@ from ..store.sqlite import Store
 from . import errors, tokens
 from .auth import AuthMiddleware, Credentials
 from .deps import ServiceState, Stores
+from .headers import ResponseHeadersMiddleware
 from .routers import (
     dependencies,
     events,
@@ -41,7 +42,6 @@ from .routers.pages import UI
 from .runner import Runner
 from .settings import ServiceSettings
 from .snapshots import SnapshotCache
-from .headers import ResponseHeadersMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _document_bearer_auth(app: FastAPI) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
 
 
 def create_app_from_env() -> FastAPI:

@@ -15,14 +15,16 @@ import io
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, TypeVar
 
 from ..errors import SpecError
 
 CHUNK = 1 << 16
+
+_Info = TypeVar("_Info", zipfile.ZipInfo, tarfile.TarInfo)
 
 
 class ArchiveError(SpecError):
@@ -119,7 +121,8 @@ def unpack(data: bytes, target: Path, *, max_members: int, max_bytes: int) -> li
         raise ArchiveError(f"unreadable {kind} archive: {exc}") from None
 
 
-def _extract(members: list, opener, target: Path, *, max_members: int, max_bytes: int) -> list[str]:  # type: ignore[type-arg]
+def _extract(members: list[tuple[Member, _Info]], opener: Callable[[_Info], IO[bytes]], target: Path, *,
+             max_members: int, max_bytes: int) -> list[str]:
     if len(members) > max_members:
         raise TooLarge(f"archive has {len(members)} members (limit {max_members})")
     seen: set[str] = set()

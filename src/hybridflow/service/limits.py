@@ -13,6 +13,7 @@ from typing import Any
 from ..names import list_size, term_size
 from .archive import TooLarge
 
+
 def check_names(text: str, limit: int, what: str = "name list") -> None:
     size = list_size(text)
     if size > limit:

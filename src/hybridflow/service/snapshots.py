@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
 
@@ -187,7 +187,7 @@ class SnapshotCache:
         with self._guard:
             entry = self._entries.get(key)
         if entry is not None and entry.version == version:
-            return entry.value  # type: ignore[no-any-return]
+            return cast(WorkflowView, entry.value)
         view = store.view(name)
         with self._guard:
             self._entries[key] = _Entry(version, time.monotonic(), view)

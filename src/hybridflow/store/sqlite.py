@@ -19,8 +19,7 @@ from typing import Any
 import psutil
 
 from ..errors import BusyError, LockedError, NotFoundError, StateError, StoreError
-from ..rounds import (AttemptChange, FingerprintChange, NewAttempt, ProgressChange, RunEnd, StateChange,
-                      Write)
+from ..rounds import AttemptChange, FingerprintChange, NewAttempt, ProgressChange, RunEnd, StateChange, Write
 from ..snapshot import AttemptView, JobView, WorkflowView
 from ..spec import JobSpec, WorkflowSpec
 from ..states import JobState, WorkflowState, predecessors

@@ -5,14 +5,17 @@ The executed notebook is written to OUT even when a cell fails; the exit status 
 Needs only nbclient, nbformat and ipykernel on the host that runs it.
 """
 
+from __future__ import annotations
+
 import sys
+from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 
-def echo_outputs(cell, cell_index, execute_reply=None):
+def echo_outputs(cell: Any, cell_index: int, execute_reply: Any = None) -> None:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "stream":
             stream = sys.stdout if output.get("name") == "stdout" else sys.stderr
@@ -20,7 +23,7 @@ def echo_outputs(cell, cell_index, execute_reply=None):
             stream.flush()
 
 
-def main(source, target):
+def main(source: str, target: str) -> int:
     notebook = nbformat.read(source, as_version=4)
     kernel = notebook.metadata.get("kernelspec", {}).get("name", "python3")
     client = NotebookClient(
