@@ -26,6 +26,7 @@ from .errors import NotFoundError, SpecError
 from .names import chain_edges
 from .policies import SchedulingPolicy
 from .rerun import RerunMode
+from .savedstate import saved_states
 from .snapshot import JobView, WorkflowView
 from .spec import JobSpec, WorkflowSpec
 from .states import WorkflowState
@@ -55,13 +56,20 @@ class Workflow:
             self.store.save(validate(WorkflowSpec(name=name, base_dir=str(Path.cwd()))))
 
     @classmethod
-    def load(cls, path: str | Path, *, name: str | None = None, store: Store | None = None) -> Workflow:
+    def load(cls, path: str | Path, *, name: str | None = None, store: Store | None = None,
+             with_state: bool = False) -> Workflow:
         """Read a YAML file (cloudmesh-cc format), validate it and store it.
 
-        Raises :class:`~hybridflow.errors.SpecError`; nothing is stored then.
+        ``with_state`` restores the ``status``/``progress`` a saved file carries, so that a
+        finished run can be viewed (and its graph rendered) elsewhere. Raises
+        :class:`~hybridflow.errors.SpecError`; nothing is stored then.
         """
         spec = loading.load(path, name=name)
-        return cls.from_spec(spec, store=store)
+        states = saved_states(path, spec.jobs) if with_state else {}
+        wf = cls.from_spec(spec, store=store)
+        if states:
+            wf.store.restore_states(wf.name, states)
+        return wf
 
     @classmethod
     def from_spec(cls, spec: WorkflowSpec, *, store: Store | None = None) -> Workflow:

@@ -130,7 +130,7 @@ def host_key(job: JobSpec) -> tuple[str, str]:
 
     Jobs naming the same host with different ``user:`` get different instances.
     """
-    if is_local_name(job.host):
+    if is_local_name(job.host) or job.kind == "local":
         return job.kind, "localhost"
     if job.user and job.kind != "local":
         return job.kind, f"{job.user}@{job.host}"

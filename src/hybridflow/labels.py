@@ -15,9 +15,13 @@ Fields:
   strftime to the UTC epoch plus the duration, so ``{dt0.%M--%S}`` reads minutes:seconds.
 - ``{os.VAR}``: the environment variable ``VAR`` (``N/A`` when unset).
 
-In FMT, ``--`` stands for ``:``. An empty FMT (``{t0.}``) means :data:`TIME_FORMAT` for
-points in time and ``H:MM:SS`` for durations. A time that is not known yet renders as
-:data:`NOT_AVAILABLE`. ``{{`` and ``}}`` are literal braces, as in ``str.format``.
+- ``{cm.VAR}``: a cloudmesh variable; hybridflow keeps none, so it renders ``None``, as
+  cloudmesh-cc renders one that is not set.
+
+In FMT, ``--`` stands for ``:``. An empty FMT (``{t0.}``) means cloudmesh-cc's defaults:
+:data:`TIME_FORMAT` (``12/02/2026, 01:19:39``) for points in time and
+:data:`DURATION_FORMAT` (``00:00:00``) for durations. A time that is not known yet renders
+as :data:`NOT_AVAILABLE`. ``{{`` and ``}}`` are literal braces, as in ``str.format``.
 
 Contract: :func:`render_label` never raises on a bad template. Unknown fields, malformed
 braces and formats strftime rejects are left in the output exactly as written. A literal
@@ -36,8 +40,10 @@ from .spec import JobSpec
 
 #: what a time field shows before the time is known
 NOT_AVAILABLE = "N/A"
-#: the format of a point in time written with an empty FMT (``{t0.}``)
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: the format of a point in time written with an empty FMT (``{t0.}``), as in cloudmesh-cc
+TIME_FORMAT = "%m/%d/%Y, %H:%M:%S"
+#: the format of a duration written with an empty FMT (``{dt.}``), as in cloudmesh-cc
+DURATION_FORMAT = "%H:%M:%S"
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([^{}]*))?\}")
 _POINTS = frozenset({"now", "created", "modified", "tstart", "tend", "t0", "t1"})
@@ -116,11 +122,13 @@ def _field(
         return None
     if key == "os":
         return None if not fmt else os.environ.get(fmt, NOT_AVAILABLE)
+    if key == "cm":
+        return None if not fmt else "None"
     try:
         if key in _POINTS:
             return format_time(_point(key, job, workflow, now), fmt)
         if key in _DURATIONS:
-            return format_duration(_duration(key, job, workflow, now), fmt)
+            return format_duration(_duration(key, job, workflow, now), fmt or DURATION_FORMAT)
     except (ValueError, OverflowError, OSError):
         return None
     return None

@@ -9,10 +9,14 @@
    event stream *before* anything is built, then the safe loader;
 3. **count declared jobs**: bracket names (``x[1-1000000000]``) and dependency chains
    are sized without expanding them;
-4. **build** the spec (``hybridflow.spec.from_document``: data only);
-5. **expand sweeps** (``hybridflow.sweeps``), each node's permutations and the rewritten
+4. **check the keys** (``hybridflow.keys``): a misspelt key (``dependecies``, ``retires``)
+   or a batch option of another kind is refused with a suggestion; unknown node keys and
+   unused workflow variables become :attr:`WorkflowSpec.warnings` (with ``strict``, or
+   ``strict: true`` in the file, they are refused);
+5. **build** the spec (``hybridflow.spec.from_document``: data only);
+6. **expand sweeps** (``hybridflow.sweeps``), each node's permutations and the rewritten
    edges counted before they are built;
-6. **validate** (``hybridflow.validate``): the limits on jobs and edges after expansion
+7. **validate** (``hybridflow.validate``): the limits on jobs and edges after expansion
    first, then names, env, dependencies, scripts, policies and hosts.
 
 Limits come from ``limits`` or else :meth:`Limits.from_env` (``HYBRIDFLOW_MAX_*``); the
@@ -29,6 +33,7 @@ from typing import Any
 
 from .errors import LimitError
 from .files import read_text
+from .keys import check_keys
 from .limits import Limits
 from .names import list_size, term_size
 from .spec import WorkflowSpec, dependency_chains, from_document
@@ -39,30 +44,37 @@ from .yamlsafe import parse
 __all__ = ["build", "count_declared", "load", "loads"]
 
 
-def load(path: str | Path, *, name: str | None = None, limits: Limits | None = None) -> WorkflowSpec:
-    """Read, parse, expand and validate a workflow file; the name defaults to its stem."""
+def load(path: str | Path, *, name: str | None = None, limits: Limits | None = None,
+         strict: bool = False) -> WorkflowSpec:
+    """Read, parse, expand and validate a workflow file; the name defaults to its stem.
+
+    What was kept but looks doubtful is in the result's ``warnings`` (one line each);
+    ``strict`` refuses it instead (as ``strict: true`` in the file does)."""
     limits = limits or Limits.from_env()
     path = Path(path)
     file = str(path)
     text = read_text(path, limits=limits, file=file)
-    return loads(text, name=name or path.stem, base_dir=str(path.resolve().parent), file=file, limits=limits)
+    return loads(text, name=name or path.stem, base_dir=str(path.resolve().parent), file=file, limits=limits,
+                 strict=strict)
 
 
 def loads(text: str, *, name: str, base_dir: str = ".", file: str | None = None,
-          limits: Limits | None = None) -> WorkflowSpec:
+          limits: Limits | None = None, strict: bool = False) -> WorkflowSpec:
     """:func:`load` for YAML text (an upload, say); scripts are resolved in ``base_dir``."""
     limits = limits or Limits.from_env()
-    return build(parse(text, limits=limits, file=file), name=name, file=file, base_dir=base_dir, limits=limits)
+    return build(parse(text, limits=limits, file=file), name=name, file=file, base_dir=base_dir, limits=limits,
+                 strict=strict)
 
 
 def build(doc: Any, *, name: str, file: str | None = None, base_dir: str = ".",
-          limits: Limits | None = None) -> WorkflowSpec:
-    """Steps 3-6 for a parsed document: count, build, expand sweeps, validate."""
+          limits: Limits | None = None, strict: bool = False) -> WorkflowSpec:
+    """Steps 3-7 for a parsed document: count, check keys, build, expand sweeps, validate."""
     limits = limits or Limits.from_env()
     count_declared(doc, limits, file)
+    warnings = check_keys(doc, file=file, strict=strict)
     spec = from_document(doc, name=name, file=file, base_dir=base_dir)
     jobs, edges = expand_sweeps(spec.jobs, spec.edges, spec.options, base_dir=base_dir, file=file, limits=limits)
-    spec = dataclasses.replace(spec, jobs=jobs, edges=tuple(dict.fromkeys(edges)))
+    spec = dataclasses.replace(spec, jobs=jobs, edges=tuple(dict.fromkeys(edges)), warnings=warnings)
     return validate(spec, limits=limits)
 
 

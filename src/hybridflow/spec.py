@@ -26,6 +26,7 @@ steps of ``hybridflow.load``, which builds a :class:`WorkflowSpec` with
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -167,6 +168,9 @@ class WorkflowSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     source: str | None = None  # the file it was loaded from
     base_dir: str = "."  # scripts are resolved relative to this directory
+    #: what loading found doubtful but kept (unknown node keys...): one line each, naming
+    #: the file; not part of the description (never stored, ignored by ``==``)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def job(self, name: str) -> JobSpec:
         return self.jobs[name]
@@ -196,11 +200,21 @@ class WorkflowSpec:
 
 
 def dependency_chains(raw: Any, file: str | None = None) -> list[str]:
-    """The chains of a ``dependencies`` value: a list of strings, one string, or nothing."""
+    """The chains of a ``dependencies`` value: a list of strings, one string, nothing, or
+    the mapping cloudmesh-cc saves (``NAME: {source: a, destination: b}`` per edge)."""
     if raw in (None, {}, [], ""):
         return []
     if isinstance(raw, str):
         return [raw]
+    if isinstance(raw, Mapping):
+        chains: list[str] = []
+        for key, edge in raw.items():
+            ends = [edge.get(end) for end in ("source", "destination")] if isinstance(edge, Mapping) else []
+            if len(ends) != 2 or not all(isinstance(end, str) and end for end in ends):
+                raise SpecError(f"edge {str(key)!r} must be a mapping with 'source' and 'destination'",
+                                file=file, field="dependencies")
+            chains.append(f"{ends[0]},{ends[1]}")
+        return chains
     if not isinstance(raw, list):
         raise SpecError("must be a list of 'a,b,c' chains", file=file, field="dependencies")
     return raw
@@ -248,7 +262,10 @@ def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str
     for chain in dependency_chains(body.get("dependencies"), file):
         for job_name in split_list(chain):
             if job_name not in jobs:
-                raise SpecError(f"dependency '{chain}' names unknown job '{job_name}'", file=file, field="dependencies")
+                close = difflib.get_close_matches(job_name, list(jobs), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else " (declare it under 'nodes:')"
+                raise SpecError(f"dependency '{chain}' names unknown job '{job_name}'{hint}", file=file,
+                                field="dependencies")
     name = str(doc.get("name") or body.get("name") or name)
     try:
         check_workflow_name(name)
@@ -263,6 +280,9 @@ def from_document(doc: Any, *, name: str, file: str | None = None, base_dir: str
         k: v for k, v in doc.items() if k not in ("workflow", "colors", "hosts", "name")
     }
     options.update({k: v for k, v in body.items() if k not in ("nodes", "dependencies", "name")})
+    notify = options.get("notify")
+    if isinstance(notify, Mapping) and True in notify:  # YAML 1.1 reads a bare `on:` as true
+        options["notify"] = {("on" if k is True else k): v for k, v in notify.items()}
     return WorkflowSpec(
         name=name,
         jobs=jobs,

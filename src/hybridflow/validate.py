@@ -10,6 +10,8 @@ workflow over the limits is refused before a cycle search over its edges.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -21,6 +23,8 @@ from .jobfields import ENV_NAME
 from .limits import Limits
 from .names import check_name, check_path, check_workflow_name
 from .spec import JobSpec, WorkflowSpec
+
+log = logging.getLogger(__name__)
 
 #: node keys whose entries are paths relative to the run directory
 STAGE_KEYS = ("stage_in", "stage_out")
@@ -127,7 +131,8 @@ def check_payloads(spec: WorkflowSpec, limits: Limits) -> None:
     for job in spec.jobs.values():
         if not job.script:
             if not job.exec:
-                raise SpecError(f"neither 'script' nor 'exec' given and no default script '{job.name}.sh'",
+                default = f"'{job.name}' or " if job.name.endswith(SCRIPT_SUFFIXES) else ""
+                raise SpecError(f"neither 'script' nor 'exec' given and no default script {default}'{job.name}.sh'",
                                 file=spec.source, job=job.name)
             continue
         written = _script_path(job, spec.source)
@@ -166,6 +171,7 @@ def check_hosts(spec: WorkflowSpec, limits: Limits) -> None:
     """Every job's host exists and suits its kind; stage lists hold sane relative paths."""
     hosts = config.known_hosts(spec)
     file = spec.source
+    ignored: list[str] = []
     for job in spec.jobs.values():
         for key in STAGE_KEYS:
             try:
@@ -175,10 +181,8 @@ def check_hosts(spec: WorkflowSpec, limits: Limits) -> None:
                 raise SpecError(exc.problem, file=file, job=job.name, field=key) from None
         local = config.is_local_name(job.host)
         if job.kind == "local":
-            if not local:
-                hint = hosts[job.host].kind if job.host in hosts and hosts[job.host].kind else "ssh"
-                raise SpecError(f"kind 'local' runs on this machine; to run on host '{job.host}' use kind '{hint}'",
-                                file=file, job=job.name, field="host")
+            if not local:  # cloudmesh-cc runs it here whatever host it names: so do we, saying so
+                ignored.append(f"{job.name} (host '{job.host}')")
             continue
         if local:
             if job.kind in config.REMOTE_ONLY:
@@ -188,6 +192,20 @@ def check_hosts(spec: WorkflowSpec, limits: Limits) -> None:
             raise SpecError(config.unknown_host(str(job.host), hosts), file=file, job=job.name, field="host")
         if job.kind in config.REMOTE_ONLY and not hosts[str(job.host)].address:
             raise SpecError(f"host '{job.host}' has no address", file=file, job=job.name, field="host")
+    if ignored:
+        more = f" and {len(ignored) - 5} more" if len(ignored) > 5 else ""
+        _warn_once(f"{file or spec.name}: kind 'local' runs on this machine; host ignored for "
+                   f"{', '.join(ignored[:5])}{more} (use kind 'ssh' or 'slurm' to run there)")
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Log ``message`` the first time this process validates something that earns it."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
 
 
 #: the checks :func:`validate` runs, in this order
@@ -204,19 +222,31 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+#: what a file must end with to run as a script when ``exec`` or the job's name names it
+SCRIPT_SUFFIXES = (".sh", ".py", ".ipynb")
+
+
 def with_defaults(spec: WorkflowSpec) -> WorkflowSpec:
-    """``spec`` with ``script: NAME.sh`` for each job that has no payload and such a file."""
+    """``spec`` with the scripts cloudmesh-cc infers, for jobs whose file exists beside the
+    workflow: ``exec: a.ipynb`` (one word naming a ``.sh``/``.py``/``.ipynb`` file) runs that
+    file like ``script:``; a job without payload named ``b.py`` (with such a suffix) runs
+    ``b.py``, any other one ``NAME.sh``."""
     return spec.with_jobs(_defaults(spec))
 
 
 def _defaults(spec: WorkflowSpec) -> Iterator[JobSpec]:
     for job in spec.jobs.values():
-        if not job.script and not job.exec and _is_file(spec, f"{job.name}.sh"):
-            yield JobSpec(**{**_fields(job), "script": f"{job.name}.sh"})
-
-
-def _fields(job: JobSpec) -> dict[str, Any]:
-    return {name: getattr(job, name) for name in JobSpec.__slots__}
+        if job.script:
+            continue
+        if job.exec:
+            word = job.exec.strip()
+            if word.endswith(SCRIPT_SUFFIXES) and " " not in word and _is_file(spec, word):
+                yield dataclasses.replace(job, script=word, exec=None)
+            continue
+        for candidate in ((job.name,) if job.name.endswith(SCRIPT_SUFFIXES) else ()) + (f"{job.name}.sh",):
+            if _is_file(spec, candidate):
+                yield dataclasses.replace(job, script=candidate)
+                break
 
 
 def validate(spec: WorkflowSpec, *, limits: Limits | None = None) -> WorkflowSpec:

@@ -126,7 +126,7 @@ CASES: list[Case] = [
     Case("nodes-a-list", b"workflow: {nodes: [a, b]}\n", phrase="mapping"),
     Case("node-a-scalar", wf("a: 42"), phrase="mapping"),
     Case("bracket-node-a-list", wf("'a[1-2]': [1, 2]"), phrase="mapping"),
-    Case("dependencies-mapping", wf("a: {exec: x}") + b"  dependencies: {a: b}\n", phrase="chains"),
+    Case("dependencies-mapping", wf("a: {exec: x}") + b"  dependencies: {a: b}\n", phrase="'source' and 'destination'"),
     Case("timestamp-option", wf("a: {exec: x}", "deadline: 2001-12-14\n"), phrase="deadline"),
     Case("binary-arg", wf("a: {exec: x, blob: !!binary aGVsbG8=}"), phrase="bytes"),
     Case("retries-inf", wf("a: {exec: x, retries: .inf}"), phrase="retries"),

@@ -95,8 +95,6 @@ def test_unknown_host_is_a_spec_error_naming_file_job_field(home: Path) -> None:
     ("node", "problem"),
     [
         ("{kind: ssh, exec: 'true'}", "kind 'ssh' needs a 'host:'"),
-        ("{kind: local, host: box, exec: 'true'}", "use kind 'ssh'"),
-        ("{kind: local, host: cluster, exec: 'true'}", "use kind 'slurm'"),
         ("{kind: ssh, host: nameonly, exec: 'true'}", "has no address"),
         ("{kind: ssh, host: box, exec: 'true', stage_in: ['/etc/passwd']}", "must be relative"),
         ("{kind: ssh, host: box, exec: 'true', stage_out: ['../up.txt']}", "without '..'"),
@@ -109,6 +107,16 @@ def test_bad_host_use_is_rejected_before_running(home: Path, node: str, problem:
         _load(f"workflow:\n  nodes:\n    a: {node}\n")
     assert problem in str(info.value)
     assert "job 'a'" in str(info.value)
+
+
+def test_a_local_job_naming_a_host_runs_here_with_a_warning(home: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """cloudmesh-cc runs ``kind: local`` here whatever ``host:`` says; so do we, saying so."""
+    _write_hosts(home, HOSTS)
+    with caplog.at_level("WARNING", logger="hybridflow.validate"):
+        spec = _load("workflow:\n  nodes:\n    a: {kind: local, host: box, exec: 'true'}\n")
+    assert config.host_key(spec.jobs["a"]) == ("local", "localhost")
+    assert any("host ignored for a (host 'box')" in r.getMessage() and "use kind 'ssh'" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_local_names_and_compat_files_pass(home: Path) -> None:

@@ -55,7 +55,7 @@ def test_time_fields_after_start(workflow: WorkflowView) -> None:
     fmt = "%Y/%m/%d, %H:%M:%S"
     assert lines == [
         "fetch-data", "Progress=40", "Start=" + local(T0 + 5, fmt), "End=N/A",
-        "Modified=" + local(T0 + 60, fmt), "Job Time=0:02:00",  # still running: now - tstart
+        "Modified=" + local(T0 + 60, fmt), "Job Time=00:02:00",  # still running: now - tstart
     ]
     assert label_for(running.jobs["start"], running, now=NOW).split("\n")[4] == "Elapsed=02:05"
 
@@ -63,10 +63,13 @@ def test_time_fields_after_start(workflow: WorkflowView) -> None:
 def test_durations_once_ended(workflow: WorkflowView) -> None:
     ended = dataclasses.replace(workflow, t0=T0, t1=T0 + 42, state=WorkflowState.DONE)
     job = job_of(ended, tstart=T0 + 1, tend=T0 + 3661)
-    assert render_label("{dt0.%M--%S}|{dt1.%S}|{dt.}", job, ended, now=NOW + 999) == "00:42|42|1:01:00"
+    assert render_label("{dt0.%M--%S}|{dt1.%S}|{dt.}", job, ended, now=NOW + 999) == "00:42|42|01:01:00"
     assert render_label("{t1.%H--%M}", job, ended, now=NOW) == local(T0 + 42, "%H:%M")
-    assert render_label("{t0.}", job, ended) == local(T0, "%Y-%m-%d %H:%M:%S")
-    assert render_label("{tend.}", job, ended) == local(T0 + 3661, "%Y-%m-%d %H:%M:%S")
+    # an empty format is cloudmesh-cc's: 12/02/2026, 01:19:39 and 00:00:00
+    assert render_label("{t0.}", job, ended) == local(T0, "%m/%d/%Y, %H:%M:%S")
+    assert render_label("{tend.}", job, ended) == local(T0 + 3661, "%m/%d/%Y, %H:%M:%S")
+    assert render_label("{dt1.}", job, ended) == "00:00:42"
+    assert render_label("{cm.debug}|{cm.}", job, ended) == "None|{cm.}"  # unset cloudmesh variable
 
 
 def test_plain_fields(workflow: WorkflowView) -> None:

@@ -22,13 +22,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "templating", "files", "yamlsafe", "jobfields")),
     ("states", ("states",)),
     ("spec", ("spec",)),
-    ("derived", ("sweeps", "snapshot", "labels", "retry", "rerun", "readiness", "notify", "rounds")),
+    ("derived", ("sweeps", "snapshot", "labels", "retry", "rerun", "readiness", "notify", "rounds", "keys")),
     ("config", ("config",)),
     ("hosts", ("hosts", "hosts.*")),
-    ("load", ("validate", "load")),
+    ("load", ("validate", "load", "savedstate")),
     ("views", ("store", "store.*", "render", "render.*")),
     ("engine", ("runstate", "hostpool", "faults", "engine")),
-    ("api", ("api", "coordinator")),
+    ("api", ("api", "coordinator", "cloudmesh")),
     ("front", ("", "cli", "cli.*", "service", "service.*")),
 )
 

@@ -2,7 +2,11 @@
 
 Errors of hybridflow print as one line on stderr, never a traceback, with the exit code
 of :class:`~hybridflow.coordinator.ExitCode`: 2 for an invalid workflow description or
-request, 75 when another coordinator runs the workflow, 1 for other errors.
+request, 75 when another coordinator runs the workflow, 1 for other errors. A misused
+command line (an unknown option, a missing value...) is one line too, exit 2.
+
+``hflow start|stop|status|doc`` are ``hflow service start|stop|status|doc`` (cloudmesh-cc's
+``cms cc start`` and so on).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ SUBAPPS = (
     LazyCommand("hybridflow.cli.workflow", "app", "workflow", "Add, run, watch, render and cancel workflows."),
     LazyCommand("hybridflow.cli.host", "app", "host", "List and check the hosts jobs run on."),
     LazyCommand("hybridflow.cli.service", "app", "service", "Start, stop and query the REST service and web UI."),
+    *(LazyCommand("hybridflow.cli.service", "app", verb, f"Same as 'hflow service {verb}'.", command=verb)
+      for verb in ("start", "stop", "status", "doc")),
 )
 
 app = typer.Typer(
@@ -45,10 +51,30 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what 
     )
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def main() -> None:
-    """Entry point of ``hflow``: hybridflow's errors become one line and an exit code."""
+    """Entry point of ``hflow``: hybridflow's errors and a misused command line become one
+    line on stderr and an exit code."""
+    from typer import _click as click
+
     try:
-        app()
+        code = app(prog_name="hflow", standalone_mode=False)
     except HybridflowError as exc:
-        err.print(f"[red]error:[/red] {escape(' '.join(str(exc).split()))}")
+        err.print(f"[red]error:[/red] {escape(_one_line(str(exc)))}")
         sys.exit(exit_code_for(exc))
+    except click.exceptions.NoArgsIsHelpError as exc:  # `hflow workflow`: its help, as before
+        assert exc.ctx is not None
+        click.echo(exc.ctx.get_help(), err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err.print(f"[red]error:[/red] {escape(_one_line(exc.format_message()))}{escape(where)}")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

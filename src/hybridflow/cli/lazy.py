@@ -21,12 +21,15 @@ from typer.core import TyperGroup
 
 @dataclass(frozen=True, slots=True)
 class LazyCommand:
-    """A sub-app (a :class:`typer.Typer` at ``module:attribute``) mounted as ``name``."""
+    """A sub-app (a :class:`typer.Typer` at ``module:attribute``) mounted as ``name``;
+    with ``command``, that one command of the sub-app instead (``hflow start`` is
+    ``hflow service start``)."""
 
     module: str
     attribute: str
     name: str
     help: str
+    command: str | None = None
 
     def load(self) -> click.Command | None:
         """The click command of the sub-app; None when its module is not installed."""
@@ -37,10 +40,12 @@ class LazyCommand:
                 raise
             return None
         sub: typer.Typer = getattr(module, self.attribute)
-        command = typer.main.get_group(sub)  # a group, as add_typer mounts it (no completion options)
-        command.name = self.name
-        command.help = self.help
-        return command
+        group = typer.main.get_group(sub)  # a group, as add_typer mounts it (no completion options)
+        if self.command is not None:
+            return group.commands.get(self.command)  # its own name and help, as under the group
+        group.name = self.name
+        group.help = self.help
+        return group
 
 
 class LazyGroup(TyperGroup):

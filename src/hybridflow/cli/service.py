@@ -22,8 +22,11 @@ def start(
     port: int = typer.Option(8000, "--port", "-p", help="Port (0: any free port)."),
     reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development; runs in the foreground)."),
     foreground: bool = typer.Option(False, "--foreground", "-f", help="Serve in this terminal until Ctrl-C."),
+    everywhere: bool = typer.Option(False, "-c", help="cloudmesh-cc's -c: listen on 0.0.0.0:8000 (needs a configured token)."),
 ) -> None:
     """Start the service (in the background unless --foreground or --reload)."""
+    if everywhere:
+        host, port = "0.0.0.0", 8000  # asked for: refused without a configured token
     home = config.home()
     if foreground or reload:
         existing = daemon.read_record(home)

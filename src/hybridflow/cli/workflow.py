@@ -1,7 +1,14 @@
-"""``hflow workflow ...``: add, list, delete, run, status, graph, cancel, save."""
+"""``hflow workflow ...``: add, list, delete, run, status, graph, cancel, save.
+
+cloudmesh-cc's forms work as its manual spells them (``hflow workflow status --name=wf``,
+``hflow workflow --name=wf --dependencies=a,b,c``, ``hflow workflow run --name=wf
+--job=b``: see :mod:`hybridflow.cli.forms` and :mod:`hybridflow.cli.only`), and so do
+hybridflow's (``hflow workflow status wf``, ``hflow workflow run wf.yaml``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from contextlib import AbstractContextManager
@@ -18,10 +25,12 @@ from ..api import Workflow, open_store
 from ..coordinator import ExitCode, RequestError, RunRequest
 from ..engine import Engine
 from ..errors import NotFoundError, SpecError
-from ..names import split_list
+from ..names import check_workflow_name, split_list
 from ..rerun import RerunMode
 from ..snapshot import WorkflowView
 from ..states import JobState
+from ..store.sqlite import Store
+from .forms import DEFAULT, OneForm, target
 from .lazy import LazyCommand, lazy_group
 
 #: ``hflow workflow service ...``: the same verbs against a running REST service (httpx)
@@ -64,34 +73,92 @@ def _is_file(name: str) -> bool:
     return name.endswith((".yaml", ".yml")) and Path(name).is_file()
 
 
-@app.command()
-def add(
-    args: list[str] = typer.Argument(None, help="Job fields as KEY=VALUE (exec=..., script=..., kind=...)."),
-    name: str = typer.Option("workflow", "--name", "-n", help="Workflow name."),
-    job: str = typer.Option(None, "--job", "-j", help="Job name(s), e.g. 'fetch' or 'train[1-3]'."),
-    filename: Path = typer.Option(None, "--filename", "-f", help="Load a workflow YAML file."),
+#: NAME given first, as hybridflow spells it (hidden: help shows the --name form)
+NameArgument = typer.Argument(None, hidden=True, metavar="NAME", show_default=False)
+
+
+@app.callback(invoke_without_command=True)
+def _workflow(
+    ctx: typer.Context,
+    name: str = typer.Option(None, "--name", "-n", help="With --dependencies: the workflow (default 'workflow')."),
+    dependencies: list[str] = typer.Option(None, "--dependencies", "-d",
+                                           help="Add chains such as 'a,b,c' (a→b→c): cloudmesh-cc's form."),
 ) -> None:
-    """Add a workflow from a YAML file, or add job(s) to a workflow."""
+    """Add, run, watch, render and cancel workflows.
+
+    'hflow workflow --name NAME --dependencies a,b,c' adds dependencies (as 'hflow workflow dependencies NAME a,b,c' does).
+    """
+    if ctx.invoked_subcommand is not None:
+        if name or dependencies:
+            raise RequestError(f"--name and --dependencies go after the command: "
+                               f"hflow workflow {ctx.invoked_subcommand} --name NAME")
+        return
+    if not dependencies:
+        raise RequestError("give a command (see 'hflow workflow --help'), or --dependencies a,b,c")
+    for wf_name in _names(name or DEFAULT):
+        Workflow(_existing(wf_name), store=open_store()).add_dependencies(*dependencies)
+        out.print(f"workflow [bold]{wf_name}[/]: added {', '.join(dependencies)}")
+
+
+@app.command(cls=OneForm)
+def add(
+    args: list[str] = typer.Argument(None, metavar="ARGS",
+                                     help="Job fields as KEY=VALUE (exec=..., script=..., kind=...)."),
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name(s) (default: the file's, else 'workflow')."),
+    job: str = typer.Option(None, "--job", "-j", help="Job name(s), e.g. 'fetch' or 'train[1-3]'."),
+    filename: Path = typer.Option(None, "--filename", "-f", help="Load a workflow YAML file (stored as --name, if given)."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse unknown keys instead of warning about them."),
+) -> None:
+    """Add a workflow from a YAML file, or add job(s) to a workflow.
+
+    'hflow workflow add [--name NAME] --filename FILE' stores FILE (as NAME, if given).
+
+    'hflow workflow add [--name NAME] --job JOB KEY=VALUE...' adds jobs (to the workflow 'workflow' by default).
+    """
+    args = list(args or [])
+    if filename is None and len(args) == 1 and "=" not in args[0] and _is_file(args[0]):
+        filename, args = Path(args[0]), []
     store = open_store()
     if filename is not None:
-        wf = Workflow.load(filename, name=name if name != "workflow" else None, store=store)
+        if job or args:
+            raise RequestError("--filename adds a whole workflow: add jobs with --job JOB KEY=VALUE..., without it")
+        if name is not None and len(_names(name)) != 1:
+            raise RequestError("--name with --filename names one workflow")
+        wf = _load(filename, name=name, store=store, strict=strict)
         out.print(f"added workflow [bold]{wf.name}[/] ({len(wf)} jobs)")
         return
     if not job:
         raise SpecError("give --filename FILE, or --job NAME with KEY=VALUE fields")
-    wf = Workflow(name, store=store)
-    fields = _parse_args(args or [])
-    for job_name in _names(job):
-        wf.add_job(job_name, **fields)
-    out.print(f"workflow [bold]{wf.name}[/]: added {', '.join(_names(job))}")
+    fields = _parse_args(args)
+    for wf_name in _names(name or DEFAULT):
+        wf = Workflow(wf_name, store=store)
+        for job_name in _names(job):
+            wf.add_job(job_name, **fields)
+        out.print(f"workflow [bold]{wf.name}[/]: added {', '.join(_names(job))}")
 
 
-@app.command()
+def _load(filename: Path, *, store: Store, name: str | None = None, strict: bool = False) -> Workflow:
+    """Load, validate and store a YAML file; its warnings go to stderr, one line each."""
+    from ..load import load
+
+    spec = load(filename, name=name, strict=strict)
+    if name is not None and spec.name != name:  # --name wins over the file's `name:`
+        spec = dataclasses.replace(spec, name=check_workflow_name(name))
+    for line in spec.warnings:
+        sys.stderr.write(f"warning: {' '.join(line.split())}\n")
+    return Workflow.from_spec(spec, store=store)
+
+
+@app.command(cls=OneForm)
 def dependencies(
-    name: str = typer.Argument(..., help="Workflow name."),
-    chains: list[str] = typer.Argument(..., help="Chains such as 'a,b,c' (a→b→c)."),
+    chains: list[str] = typer.Argument(..., metavar="CHAINS...", help="Chains such as 'a,b,c' (a→b→c)."),
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name (or give it before the chains)."),
 ) -> None:
-    """Add dependencies to a workflow."""
+    """Add dependencies to a workflow: 'hflow workflow dependencies --name NAME a,b,c'."""
+    if name is None:
+        if len(chains) < 2:
+            raise RequestError("give the workflow and its chains: hflow workflow dependencies --name NAME a,b,c")
+        name, chains = chains[0], chains[1:]
     Workflow(_existing(name), store=open_store()).add_dependencies(*chains)
     out.print(f"workflow [bold]{name}[/]: added {', '.join(chains)}")
 
@@ -102,14 +169,15 @@ def _existing(name: str) -> str:
     return name
 
 
-@app.command()
+@app.command(cls=OneForm)
 def delete(
-    name: str = typer.Argument(..., help="Workflow name(s)."),
+    positional: str = NameArgument,
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name(s), e.g. 'a,b[1-2]' (default 'workflow')."),
     job: str = typer.Option(None, "--job", "-j", help="Delete only these job(s)."),
 ) -> None:
     """Delete workflows, or jobs of a workflow."""
     store = open_store()
-    for wf_name in _names(name):
+    for wf_name in _names(target(positional, name, default=DEFAULT)):
         wf = Workflow(_existing(wf_name), store=store)
         if job:
             for job_name in _names(job):
@@ -120,10 +188,18 @@ def delete(
             out.print(f"deleted workflow [bold]{wf_name}[/]")
 
 
-@app.command("list")
-def list_() -> None:
-    """List stored workflows with their state and job counts."""
+@app.command("list", cls=OneForm)
+def list_(
+    positional: str = NameArgument,
+    name: str = typer.Option(None, "--name", "-n", help="Show these workflows' jobs."),
+    job: str = typer.Option(None, "--job", "-j", help="Show only these jobs (of every workflow, without --name)."),
+    output: Output = typer.Option(Output.table, "--output", "-o", help="Jobs: table, json or yaml."),
+) -> None:
+    """List stored workflows with their state and job counts; with --name and/or --job, their jobs."""
     store = open_store()
+    if positional or name or job:
+        _list_jobs(store, target(positional, name) if positional or name else None, job, output)
+        return
     table = Table("workflow", "state", "jobs", "states", "run dir")
     for name in store.names():
         view = store.view(name)
@@ -133,9 +209,51 @@ def list_() -> None:
     out.print(table)
 
 
-@app.command()
+def _list_jobs(store: Store, names: str | None, jobs: str | None, output: Output) -> None:
+    """``list --name``/``--job``: the jobs of these workflows (or of every workflow having them)."""
+    wanted = _names(jobs) if jobs else None
+    rows: list[dict[str, object]] = []
+    for wf_name in _names(names) if names else store.names():
+        view = store.view(_existing(wf_name))
+        if wanted is not None and names:
+            missing = [job for job in wanted if job not in view.jobs]
+            if missing:
+                raise NotFoundError(f"workflow '{wf_name}' has no job '{missing[0]}'")
+        parents: dict[str, list[str]] = {}
+        for parent, child in view.edges:
+            parents.setdefault(child, []).append(parent)
+        for job in view.jobs.values():
+            if wanted is None or job.name in wanted:
+                rows.append({"workflow": wf_name, "name": job.name, "state": job.state.value, "progress": job.progress,
+                             "kind": job.spec.kind, "host": job.spec.host, "parents": parents.get(job.name, []),
+                             "spec": job.spec.to_dict()})
+    if not rows:
+        raise NotFoundError(f"no workflow has job '{wanted[0]}'" if wanted else f"workflow '{names}' has no jobs")
+    if output is Output.json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    if output is Output.yaml:
+        sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(rows, default=str)), sort_keys=False))
+        return
+    table = Table("workflow", "job", "state", "progress", "kind", "host", "parents", "command")
+    for row in rows:
+        spec = row["spec"]
+        assert isinstance(spec, dict)
+        command = spec.get("exec") or spec.get("script") or ""
+        parents_of = row["parents"]
+        assert isinstance(parents_of, list)
+        table.add_row(str(row["workflow"]), str(row["name"]), str(row["state"]), f"{row['progress']}%", str(row["kind"]),
+                      str(row["host"] or ""), ", ".join(parents_of), str(command))
+    out.print(table)
+
+
+@app.command(cls=OneForm)
 def run(
-    name: str = typer.Argument(..., help="Workflow name(s) ('wf[1-3]' runs each in turn), or a YAML file to add and run."),
+    positional: str = NameArgument,
+    name: str = typer.Option(None, "--name", "-n",
+                             help="Workflow name(s): 'wf[1-3]' runs each in turn; with --filename, the name to store it as."),
+    job: str = typer.Option(None, "--job", "-j", help="Run just these jobs; their parents must be done (or named too)."),
+    filename: Path = typer.Option(None, "--filename", "-f", help="A workflow YAML file: add it, then run it."),
     sequential: bool = typer.Option(False, "--sequential", help="One job at a time, in topological order."),
     workdir: Path = typer.Option(None, "--workdir", "-w", help="Run directory (default $HYBRIDFLOW_HOME/runs/NAME)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live display; print a one-line summary."),
@@ -144,31 +262,52 @@ def run(
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Run only failed/skipped/canceled jobs and their dependents."),
     from_job: str = typer.Option(None, "--from", help="Run these job(s) and everything after them again."),
     force: bool = typer.Option(False, "--force", help="Run every job again, even unchanged successful ones."),
+    strict: bool = typer.Option(False, "--strict", help="A YAML file: refuse unknown keys instead of warning."),
 ) -> None:
     """Run a workflow; exits 1 if a job failed, 130 when canceled.
 
-    A run always resumes: attempts an interrupted run left are re-attached, never started
-    again. By default a job that succeeded before and whose spec, script and parents are
-    unchanged is reused, not run again.
+    'hflow workflow run --name NAME [--job JOBS]' runs a stored workflow, or just those jobs.
+
+    'hflow workflow run [--name NAME] --filename FILE' adds FILE (as NAME, if given) and runs it.
+
+    A run always resumes: attempts an interrupted run left are re-attached, never started again.
+
+    By default a job that succeeded before and whose spec, script and parents are unchanged is reused, not run again.
     """
-    if rerun_failed and force:
-        raise RequestError("use only one of --rerun-failed, --from and --force")
+    if sum(map(bool, (job, rerun_failed, from_job, force))) > 1:
+        raise RequestError("use only one of --job, --rerun-failed, --from and --force")
+    if positional and filename is not None:
+        raise RequestError(f"give the workflow once: '{positional}' or --filename '{filename}'")
+    if positional and _is_file(positional):
+        filename, positional = Path(positional), None
     mode = RerunMode.FORCE if force else RerunMode.FAILED if rerun_failed else RerunMode.DEFAULT
-    template = RunRequest(name, rerun=mode, from_jobs=tuple(_names(from_job)) if from_job else (),
+    template = RunRequest(positional or name or DEFAULT, rerun=mode,
+                          from_jobs=tuple(_names(from_job)) if from_job else (),
                           workdir=workdir, sequential=sequential)  # checked before anything is stored
+    only = _names(job) if job else []
     store = open_store()
-    if _is_file(name):
-        workflows = [Workflow.load(name, store=store)]
+    if filename is not None:
+        if name is not None and len(_names(name)) != 1:
+            raise RequestError("--name with --filename names one workflow")
+        workflows = [_load(filename, name=name, store=store, strict=strict)]
     else:
-        workflows = [Workflow(_existing(n), store=store) for n in _names(name)]
+        wf_names = _names(target(positional, name, default=DEFAULT if store.exists(DEFAULT) else None))
+        workflows = [Workflow(_existing(n), store=store) for n in wf_names]
     if workdir is not None and len(workflows) > 1:
         raise RequestError("--workdir applies to one workflow; name one")
     live = not quiet and out.is_terminal
     codes: list[ExitCode] = []
     for wf in workflows:
-        request = RunRequest(wf.name, rerun=template.rerun, from_jobs=template.from_jobs,
-                             workdir=template.workdir, sequential=template.sequential)
-        result = coordinator.run(request, store=store, watch=_live_display if live else None)
+        if only:
+            from . import only as just
+
+            code, _ = just.run(store, wf.name, only, sequential=sequential, workdir=workdir,
+                               watch=_live_display if live else None)
+            result = coordinator.RunResult(code, wf.status().state)
+        else:
+            request = RunRequest(wf.name, rerun=template.rerun, from_jobs=template.from_jobs,
+                                 workdir=template.workdir, sequential=template.sequential)
+            result = coordinator.run(request, store=store, watch=_live_display if live else None)
         codes.append(result.exit_code)
         if result.reused:
             more = f" and {len(result.reused) - 20} more" if len(result.reused) > 20 else ""
@@ -176,7 +315,7 @@ def run(
         view = wf.status()
         if table if table is not None else not quiet:
             out.print(render.status_table(view))
-        out.print(summary(view), markup=False)
+        out.print(summary(view, only), markup=False)
         if result.exit_code is ExitCode.CANCELED:
             raise typer.Exit(ExitCode.CANCELED)
     if any(code is not ExitCode.OK for code in codes):
@@ -188,11 +327,15 @@ NAMED_STATES = (JobState.FAILED, JobState.TIMEOUT, JobState.LOST, JobState.UNKNO
 MAX_NAMED = 20
 
 
-def summary(view: WorkflowView) -> str:
+def summary(view: WorkflowView, only: list[str] | None = None) -> str:
     """One line: the workflow's state, job counts per state, the jobs that failed by state.
 
-    ``wf: failed - 3 jobs: done 1, failed 1, skipped 1; failed: b``
+    ``wf: failed - 3 jobs: done 1, failed 1, skipped 1; failed: b``; with ``only`` (a run of
+    just those jobs) it starts with their states: ``wf: ran b (done), c (done); ...``
     """
+    if only:
+        ran = ", ".join(f"{job} ({view.jobs[job].state.value})" for job in only if job in view.jobs)
+        return f"{view.name}: ran {ran}; " + summary(view).partition(": ")[2]
     counts = ", ".join(f"{state} {n}" for state, n in sorted(view.counts().items()))
     line = f"{view.name}: {view.state.value} - {len(view.jobs)} job{'' if len(view.jobs) == 1 else 's'}"
     line += f": {counts}" if counts else ""
@@ -213,16 +356,17 @@ def _live_display(engine: Engine) -> AbstractContextManager[object]:
     return Live(LiveRun(engine), console=out, refresh_per_second=4, transient=True)
 
 
-@app.command()
+@app.command(cls=OneForm)
 def status(
-    name: str = typer.Argument(..., help="Workflow name(s)."),
+    positional: str = NameArgument,
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name(s)."),
     output: Output = typer.Option(Output.table, "--output", "-o", help="table, json or yaml."),
     group: bool | None = typer.Option(None, "--group/--no-group",
                                help="Table: one row per sweep with counts per state (default when sweeps exist)."),
 ) -> None:
     """Show the state of every job (readable while a run goes on)."""
     store = open_store()
-    views = [store.view(_existing(n)) for n in _names(name)]
+    views = [store.view(_existing(n)) for n in _names(target(positional, name))]
     if output is Output.table:
         for view in views:
             out.print(_sweep_status_table(view, group))
@@ -235,13 +379,15 @@ def status(
         sys.stdout.write(yaml.safe_dump(payload, sort_keys=False))
 
 
-@app.command()
+@app.command(cls=OneForm)
 def graph(
-    name: str = typer.Argument(..., help="Workflow name."),
+    positional: str = NameArgument,
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name."),
     format: GraphFormat = typer.Option(GraphFormat.svg, "--format", help="svg, dot or mermaid."),
     output: Path = typer.Option(None, "--output", "-o", help="File to write (default NAME.svg/.dot/.mmd)."),
 ) -> None:
     """Render the workflow graph, nodes coloured by state."""
+    name = target(positional, name)
     wf = Workflow(_existing(name), store=open_store())
     suffix = {"svg": ".svg", "dot": ".dot", "mermaid": ".mmd"}[format.value]
     path = wf.graph(output or Path(f"{name}{suffix}"), format=format.value)
@@ -258,11 +404,12 @@ def save(
     out.print(f"wrote {path}")
 
 
-@app.command()
-def cancel(name: str = typer.Argument(..., help="Workflow name(s).")) -> None:
+@app.command(cls=OneForm)
+def cancel(positional: str = NameArgument,
+           name: str = typer.Option(None, "--name", "-n", help="Workflow name(s).")) -> None:
     """Cancel a run going on in another terminal."""
     store = open_store()
-    for wf_name in _names(name):
+    for wf_name in _names(target(positional, name)):
         if Workflow(_existing(wf_name), store=store).cancel():
             out.print(f"cancel requested for [bold]{wf_name}[/]")
         else:

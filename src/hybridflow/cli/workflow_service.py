@@ -29,6 +29,7 @@ from ..coordinator import ExitCode
 from ..errors import HybridflowError, NotFoundError, SpecError
 from ..names import split_list
 from ..service import daemon, tokens
+from .forms import DEFAULT, OneForm, target
 
 app = typer.Typer(no_args_is_help=True)
 out = Console(highlight=False)
@@ -88,7 +89,9 @@ class Client:
 
 UrlOption = typer.Option(None, "--url", help="Service URL (default: the running service of $HYBRIDFLOW_HOME).")
 TokenOption = typer.Option(None, "--token", envvar=tokens.TOKEN_ENV, help="Token (default: $HYBRIDFLOW_HOME's).")
-FileArgument = typer.Argument(..., exists=True, dir_okay=False, help="Workflow YAML, or a .zip/.tar.gz with its scripts.")
+NameArgument = typer.Argument(None, hidden=True, metavar="NAME", show_default=False)
+#: the keys of a job the service takes by name; any other KEY=VALUE goes into its ``args``
+JOB_KEYS = ("kind", "exec", "script", "host", "user", "label", "venv", "shape", "style")
 OutputOption = typer.Option(Output.table, "--output", "-o", help="table, json or yaml.")
 
 
@@ -111,16 +114,58 @@ def _width() -> str:
     return str(max(40, min(400, out.width)))
 
 
-@app.command()
+def _add_jobs(client: Client, name: str, job: str, args: list[str]) -> None:
+    """``add --job JOB KEY=VALUE...``: POST the jobs, creating the workflow if need be."""
+    fields: dict[str, Any] = {"name": job, "args": {}}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or not key:
+            raise SpecError(f"argument {arg!r} is not KEY=VALUE")
+        if key in JOB_KEYS:
+            fields[key] = value
+        else:
+            fields["args"][key] = value
+    try:
+        added = client.request("POST", f"/workflows/{name}/jobs", json=fields).json()
+    except NotFoundError:
+        empty = f"name: {name}\nworkflow:\n  nodes: {{}}\n".encode()
+        client.request("POST", "/workflows", content=empty, params={"filename": f"{name}.yaml", "name": name},
+                       headers={"Content-Type": "application/yaml"})
+        added = client.request("POST", f"/workflows/{name}/jobs", json=fields).json()
+    out.print(f"workflow [bold]{name}[/]: added {', '.join(added['added'])} on {client.base}")
+
+
+@app.command(cls=OneForm)
 def add(
-    file: Path = FileArgument,
-    name: str = typer.Option(None, "--name", "-n", help="Workflow name (default: the YAML's)."),
+    args: list[str] = typer.Argument(None, metavar="FILE|ARGS",
+                                     help="Workflow YAML (or a .zip/.tar.gz with its scripts); with --job, KEY=VALUE fields."),
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name (default: the YAML's; with --job, 'workflow')."),
+    job: str = typer.Option(None, "--job", "-j", help="Add job(s) such as 'fetch' or 'train[1-3]' with KEY=VALUE fields."),
+    filename: Path = typer.Option(None, "--filename", "-f", help="Workflow YAML file (instead of FILE)."),
     replace: bool = typer.Option(False, "--replace", help="Replace a stored workflow of that name."),
     bundle: bool = typer.Option(False, "--bundle", help="Send the YAML's folder (its scripts) along as an archive."),
     url: str = UrlOption,
     token: str = TokenOption,
 ) -> None:
-    """Upload a workflow to the service."""
+    """Upload a workflow to the service: 'hflow workflow service add [--name NAME] FILE'.
+
+    'hflow workflow service add [--name NAME] --job JOB KEY=VALUE...' adds jobs.
+    """
+    args = list(args or [])
+    if job:
+        if filename is not None:
+            raise SpecError("--filename uploads a whole workflow: add jobs with --job JOB KEY=VALUE..., without it")
+        _add_jobs(Client(url, token), name or DEFAULT, job, args)
+        return
+    if filename is None:
+        if len(args) != 1:
+            raise SpecError("give one workflow file: hflow workflow service add [--name NAME] FILE")
+        filename = Path(args[0])
+    elif args:
+        raise SpecError(f"give the file once: '{args[0]}' or --filename '{filename}'")
+    if not filename.is_file():
+        raise SpecError(f"no file '{filename}'")
+    file = filename
     client = Client(url, token)
     is_yaml = file.suffix.lower() in (".yaml", ".yml")
     params: dict[str, str] = {"filename": file.name}
@@ -141,10 +186,24 @@ def add(
     out.print(f"added workflow [bold]{wf['name']}[/] ({wf['job_count']} jobs) to {client.base}")
 
 
-@app.command("list")
-def list_(url: str = UrlOption, token: str = TokenOption) -> None:
-    """List the service's workflows with their state and job counts."""
+@app.command("list", cls=OneForm)
+def list_(positional: str = NameArgument,
+          name: str = typer.Option(None, "--name", "-n", help="Show this workflow's jobs."),
+          job: str = typer.Option(None, "--job", "-j", help="With --name: show these jobs in full."),
+          url: str = UrlOption, token: str = TokenOption) -> None:
+    """List the service's workflows with their state and job counts; with --name, its jobs."""
     client = Client(url, token)
+    if positional or name or job:
+        wf_name = target(positional, name)
+        for one in split_list(wf_name):
+            if job:
+                for job_name in split_list(job):
+                    sys.stdout.write(json.dumps(client.request("GET", f"/workflows/{one}/jobs/{job_name}").json(),
+                                                indent=2) + "\n")
+            else:
+                text = client.request("GET", f"/workflows/{one}/status", params={"format": "table", "width": _width()}).text
+                sys.stdout.write(text)
+        return
     table = Table("workflow", "state", "jobs", "states")
     for wf in client.request("GET", "/workflows").json():
         state = f"{wf['state']} (pid {wf['pid']})" if wf["running"] else wf["state"]
@@ -153,9 +212,10 @@ def list_(url: str = UrlOption, token: str = TokenOption) -> None:
     out.print(table)
 
 
-@app.command()
+@app.command(cls=OneForm)
 def run(
-    name: str = typer.Argument(..., help="Workflow name."),
+    positional: str = NameArgument,
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name."),
     sequential: bool = typer.Option(False, "--sequential", help="One job at a time, in topological order."),
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Run only failed/skipped/canceled jobs and their dependents."),
     from_job: str = typer.Option(None, "--from", help="Run these job(s) and everything after them again."),
@@ -166,6 +226,7 @@ def run(
 ) -> None:
     """Start a run on the service (a coordinator that outlives the service), with the
     options of 'hflow workflow run'."""
+    name = target(positional, name)
     if rerun_failed and force:
         raise SpecError("use only one of --rerun-failed, --from and --force")
     options = {"sequential": sequential, "rerun": "force" if force else "failed" if rerun_failed else "default",
@@ -187,24 +248,34 @@ def run(
         raise typer.Exit(ExitCode.FAILED)
 
 
-@app.command()
-def delete(name: str = typer.Argument(..., help="Workflow name(s), e.g. 'a,b[1-2]'."),
+@app.command(cls=OneForm)
+def delete(positional: str = NameArgument,
+           name: str = typer.Option(None, "--name", "-n", help="Workflow name(s), e.g. 'a,b[1-2]'."),
+           job: str = typer.Option(None, "--job", "-j", help="Delete only these job(s)."),
            url: str = UrlOption, token: str = TokenOption) -> None:
-    """Delete workflows on the service (refused while they run)."""
+    """Delete workflows on the service, or jobs of them (refused while they run)."""
+    names = split_list(target(positional, name))
     client = Client(url, token)
-    for wf in split_list(name):
+    for wf in names:
+        if job:
+            for job_name in split_list(job):
+                client.request("DELETE", f"/workflows/{wf}/jobs/{job_name}")
+            out.print(f"workflow [bold]{wf}[/]: deleted {job}")
+            continue
         client.request("DELETE", f"/workflows/{wf}")
         out.print(f"deleted workflow [bold]{wf}[/]")
 
 
-@app.command()
+@app.command(cls=OneForm)
 def status(
-    name: str = typer.Argument(..., help="Workflow name."),
+    positional: str = NameArgument,
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name."),
     output: Output = OutputOption,
     url: str = UrlOption,
     token: str = TokenOption,
 ) -> None:
     """Show the state of every job, as 'hflow workflow status' does."""
+    name = target(positional, name)
     client = Client(url, token)
     text = client.request("GET", f"/workflows/{name}/status", params={"format": output.value, "width": _width()}).text
     if output is Output.json:
@@ -214,8 +285,10 @@ def status(
     sys.stdout.write(text)
 
 
-@app.command()
-def cancel(name: str = typer.Argument(..., help="Workflow name."), url: str = UrlOption, token: str = TokenOption) -> None:
+@app.command(cls=OneForm)
+def cancel(positional: str = NameArgument, name: str = typer.Option(None, "--name", "-n", help="Workflow name."),
+           url: str = UrlOption, token: str = TokenOption) -> None:
     """Cancel a run going on (started by the service or the CLI)."""
+    name = target(positional, name)
     answer = Client(url, token).request("POST", f"/workflows/{name}/cancel").json()
     out.print(f"cancel requested for [bold]{name}[/]" if answer["running"] else f"workflow [bold]{name}[/] is not running")

@@ -28,6 +28,7 @@ from .auth import AuthMiddleware, Credentials
 from .deps import ServiceState, Stores
 from .headers import ResponseHeadersMiddleware
 from .routers import (
+    cloudmesh,
     dependencies,
     events,
     graph,
@@ -90,7 +91,7 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
     app.state.hf = state
     app.state.started = time.time()
     errors.install(app)
-    for module in (workflows, runs, jobs, dependencies, status, graph, events, service, pages):
+    for module in (workflows, runs, jobs, dependencies, status, graph, events, service, cloudmesh, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(UI.joinpath("static"))), name="static")
     app.add_middleware(AuthMiddleware, credentials=credentials)

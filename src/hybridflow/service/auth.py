@@ -36,7 +36,9 @@ CSRF_HEADER = "x-csrf-token"
 PUBLIC_PATHS = frozenset({"/login"})
 SELF_CHECKED = frozenset({"/logout"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-API_PREFIXES = ("/api/", "/openapi.json")
+API_PREFIXES = ("/api/", "/openapi.json", "/workflow/")
+#: cloudmesh-cc's REST routes that are not under a prefix of their own (scripts, not pages)
+API_PATHS = frozenset({"/workflows", "/workflow"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -76,7 +78,7 @@ def wants_page(path: str, method: str, headers: Headers) -> bool:
     """Whether an anonymous request should be sent to the login page (not answered 401):
     a browser navigating to a page, not an API call, a script or an image (favicon)."""
     accept = headers.get("accept", "")
-    return (method in ("GET", "HEAD") and not path.startswith(API_PREFIXES)
+    return (method in ("GET", "HEAD") and not path.startswith(API_PREFIXES) and path not in API_PATHS
             and ("text/html" in accept or not accept or accept == "*/*"))
 
 

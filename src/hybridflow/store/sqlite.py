@@ -10,7 +10,7 @@ import json
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -163,7 +163,7 @@ class Store:
                 elif old[job.name] != text:
                     db.execute(
                         "UPDATE jobs SET position=?, spec=?, state='ready', progress=0, message=NULL, "
-                        "exit_code=NULL, tstart=NULL, tend=NULL, modified=? WHERE workflow_id=? AND name=?",
+                        "modified=? WHERE workflow_id=? AND name=?",
                         (position, text, now, wid, job.name),
                     )
                 else:
@@ -173,6 +173,28 @@ class Store:
                 "INSERT INTO edges (workflow_id, parent, child, position) VALUES (?,?,?,?)",
                 [(wid, a, b, i) for i, (a, b) in enumerate(spec.edges)],
             )
+
+    def restore_states(self, name: str, states: Mapping[str, tuple[JobState, int]]) -> None:
+        """Show a saved run: set jobs' states and progress as a file recorded them.
+
+        Not a run (no attempts, no transition checks): for a workflow that is not running;
+        its state becomes done when every job is, failed when one did not succeed.
+        """
+        now = time.time()
+        with self.transaction() as db:
+            wid = self.workflow_id(name)
+            self._refuse_if_running(db, wid, name)
+            db.executemany("UPDATE jobs SET state=?, progress=?, modified=? WHERE workflow_id=? AND name=?",
+                           [(state.value, progress, now, wid, job) for job, (state, progress) in states.items()])
+            rows = [JobState(r[0]) for r in db.execute("SELECT state FROM jobs WHERE workflow_id=?", (wid,))]
+            if rows and all(state is JobState.DONE for state in rows):
+                overall = WorkflowState.DONE
+            elif any(state.is_unsuccessful for state in rows):
+                overall = WorkflowState.FAILED
+            else:
+                overall = WorkflowState.DEFINED
+            db.execute("UPDATE workflows SET state=?, modified=? WHERE id=?", (overall.value, now, wid))
+            self.event(wid, None, "workflow", overall.value, None, "state restored from a saved file")
 
     def _refuse_if_running(self, db: sqlite3.Connection, wid: int, name: str) -> None:
         row = db.execute("SELECT lock_pid, lock_ctime FROM workflows WHERE id=?", (wid,)).fetchone()
