@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -35,6 +36,9 @@ from .validate import validate
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+
+log = logging.getLogger(__name__)
 
 
 def open_store(home: str | Path | None = None) -> Store:
@@ -60,11 +64,15 @@ class Workflow:
              with_state: bool = False) -> Workflow:
         """Read a YAML file (cloudmesh-cc format), validate it and store it.
 
-        ``with_state`` restores the ``status``/``progress`` a saved file carries, so that a
-        finished run can be viewed (and its graph rendered) elsewhere. Raises
+        A script that does not exist yet is stored with a warning, as cloudmesh-cc does;
+        :meth:`run` refuses the workflow until it exists. ``with_state`` restores the
+        ``status``/``progress`` a saved file carries, so that a finished run can be viewed
+        (and its graph rendered) elsewhere. Raises
         :class:`~hybridflow.errors.SpecError`; nothing is stored then.
         """
-        spec = loading.load(path, name=name)
+        spec = loading.load(path, name=name, store_missing=True)
+        for line in spec.warnings:  # kept but doubtful (a missing script: the run refuses it)
+            log.warning("%s", line)
         states = saved_states(path, spec.jobs) if with_state else {}
         wf = cls.from_spec(spec, store=store)
         if states:

@@ -41,6 +41,7 @@ from .spec import WorkflowSpec
 from .states import JobState, WorkflowState
 from .store.sqlite import Store
 from .sweeps import sweep_limited
+from .validate import missing_scripts
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,10 @@ class Engine:
             self.graph, states, self.store.fingerprints(self.wid), self.fingerprints, self.rerun, self.from_jobs
         )
         reset |= {job for job, state in states.items() if state is JobState.RETRYING}
+        # a workflow stored with a missing script (as cloudmesh-cc allows) runs no job at all
+        missing = missing_scripts(self.spec, [j for j, s in states.items() if s is not JobState.DONE or j in reset])
+        if missing:
+            raise missing[0]
         self.notifier = Notifier(self.name, self.spec.options.get("notify"))
         self.limits = RunLimits(self.spec, time.monotonic())
         fresh = view.state is not WorkflowState.RUNNING

@@ -38,36 +38,38 @@ from .limits import Limits
 from .names import list_size, term_size
 from .spec import WorkflowSpec, dependency_chains, from_document
 from .sweeps import expand_sweeps
-from .validate import validate
+from .validate import missing_scripts, validate
 from .yamlsafe import parse
 
 __all__ = ["build", "count_declared", "load", "loads"]
 
 
 def load(path: str | Path, *, name: str | None = None, limits: Limits | None = None,
-         strict: bool = False) -> WorkflowSpec:
+         strict: bool = False, store_missing: bool = False) -> WorkflowSpec:
     """Read, parse, expand and validate a workflow file; the name defaults to its stem.
 
     What was kept but looks doubtful is in the result's ``warnings`` (one line each);
-    ``strict`` refuses it instead (as ``strict: true`` in the file does)."""
+    ``strict`` refuses it instead (as ``strict: true`` in the file does). A script that does
+    not exist is an error, unless ``store_missing`` (``add`` and uploads, as cloudmesh-cc
+    does): then it is a warning, and the run refuses the workflow before any job starts."""
     limits = limits or Limits.from_env()
     path = Path(path)
     file = str(path)
     text = read_text(path, limits=limits, file=file)
     return loads(text, name=name or path.stem, base_dir=str(path.resolve().parent), file=file, limits=limits,
-                 strict=strict)
+                 strict=strict, store_missing=store_missing)
 
 
 def loads(text: str, *, name: str, base_dir: str = ".", file: str | None = None,
-          limits: Limits | None = None, strict: bool = False) -> WorkflowSpec:
+          limits: Limits | None = None, strict: bool = False, store_missing: bool = False) -> WorkflowSpec:
     """:func:`load` for YAML text (an upload, say); scripts are resolved in ``base_dir``."""
     limits = limits or Limits.from_env()
     return build(parse(text, limits=limits, file=file), name=name, file=file, base_dir=base_dir, limits=limits,
-                 strict=strict)
+                 strict=strict, store_missing=store_missing)
 
 
 def build(doc: Any, *, name: str, file: str | None = None, base_dir: str = ".",
-          limits: Limits | None = None, strict: bool = False) -> WorkflowSpec:
+          limits: Limits | None = None, strict: bool = False, store_missing: bool = False) -> WorkflowSpec:
     """Steps 3-7 for a parsed document: count, check keys, build, expand sweeps, validate."""
     limits = limits or Limits.from_env()
     count_declared(doc, limits, file)
@@ -75,7 +77,14 @@ def build(doc: Any, *, name: str, file: str | None = None, base_dir: str = ".",
     spec = from_document(doc, name=name, file=file, base_dir=base_dir)
     jobs, edges = expand_sweeps(spec.jobs, spec.edges, spec.options, base_dir=base_dir, file=file, limits=limits)
     spec = dataclasses.replace(spec, jobs=jobs, edges=tuple(dict.fromkeys(edges)), warnings=warnings)
-    return validate(spec, limits=limits)
+    spec = validate(spec, limits=limits)
+    missing = missing_scripts(spec)
+    if missing and not store_missing:
+        raise missing[0]
+    if missing:
+        notes = tuple(f"{error} (stored: a run refuses it until the file exists)" for error in missing)
+        spec = dataclasses.replace(spec, warnings=spec.warnings + notes)
+    return spec
 
 
 def count_declared(doc: Any, limits: Limits, file: str | None = None) -> None:

@@ -31,12 +31,21 @@ def fingerprints(spec: WorkflowSpec, graph: dag.DAG) -> dict[str, str]:
         job_spec = spec.jobs[job]
         digest = hashlib.sha256(json.dumps(job_spec.to_dict(), sort_keys=True, default=str).encode())
         if job_spec.script_path:
-            path = spec.resolve(job_spec.script_path)
-            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+            digest.update(_script_bytes(spec, job_spec.script_path))
         for parent in sorted(graph.predecessors(job)):
             digest.update(found[parent].encode())
         found[job] = digest.hexdigest()[:20]
     return found
+
+
+def _script_bytes(spec: WorkflowSpec, script: str) -> bytes:
+    """The script's content, or a marker when it cannot be read (missing, a link loop, a
+    name the file system refuses): the run itself then refuses the job, naming it."""
+    try:
+        path = spec.resolve(script)
+        return path.read_bytes() if path.is_file() else b"<missing>"
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: pathlib's "symlink loop"
+        return b"<unreadable>"
 
 
 def plan(

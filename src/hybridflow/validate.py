@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from . import config, dag, retry
@@ -127,7 +127,9 @@ def check_dependencies(spec: WorkflowSpec, limits: Limits) -> None:
 
 
 def check_payloads(spec: WorkflowSpec, limits: Limits) -> None:
-    """Every script exists, is a regular file, and no link carries it out of the workflow folder."""
+    """Every job has a payload; a script path is printable and no link carries it out of the
+    workflow folder. A script that does not exist is not an error here (cloudmesh-cc stores
+    such a workflow): :func:`missing_scripts` finds them for the run to refuse."""
     for job in spec.jobs.values():
         if not job.script:
             if not job.exec:
@@ -140,11 +142,24 @@ def check_payloads(spec: WorkflowSpec, limits: Limits) -> None:
             raise SpecError(f"script path {written!r} holds a control character", file=spec.source, job=job.name,
                             field="script")
         if not _is_file(spec, written):
-            raise SpecError(f"file '{written}' does not exist", file=spec.source, job=job.name, field="script")
+            continue
         outside = escaping_link(spec.base_dir, written)
         if outside is not None:
             raise SpecError(f"'{written}' is a link to '{outside}', outside the workflow folder",
                             file=spec.source, job=job.name, field="script")
+
+
+def missing_scripts(spec: WorkflowSpec, jobs: Iterable[str] | None = None) -> list[SpecError]:
+    """One error per job (of ``jobs``, default all) whose script file does not exist."""
+    found: list[SpecError] = []
+    for name in spec.jobs if jobs is None else jobs:
+        job = spec.jobs[name]
+        if job.script:
+            written = _script_path(job, spec.source)
+            if not _is_file(spec, written):
+                found.append(SpecError(f"file '{written}' does not exist", file=spec.source, job=job.name,
+                                       field="script"))
+    return found
 
 
 def _script_path(job: JobSpec, file: str | None) -> str:

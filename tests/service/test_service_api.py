@@ -108,7 +108,6 @@ BAD_UPLOADS = [
     ("unknown-dep", yaml_text("workflow:\n  nodes:\n    a: {exec: x}\n  dependencies: ['a,zz']\n"), {}, 422, "unknown job 'zz'"),
     ("unknown-kind", yaml_text("workflow:\n  nodes:\n    a: {exec: x, kind: teleport}\n"), {}, 422, "unknown kind 'teleport'"),
     ("bad-job-name", yaml_text("workflow:\n  nodes:\n    '-a': {exec: x}\n"), {}, 422, "invalid job name"),
-    ("missing-script", yaml_text("workflow:\n  nodes:\n    a: {script: nope.sh}\n"), {}, 422, "'nope.sh' does not exist"),
     ("no-payload", yaml_text("workflow:\n  nodes:\n    a: {label: x}\n"), {}, 422, "neither 'script' nor 'exec'"),
     ("not-a-workflow", b"just: text\n", {}, 422, "workflow:"),
     ("binary", b"\xff\xfe\x00garbage", {}, 422, "neither UTF-8 YAML"),

@@ -57,9 +57,9 @@ def test_service_lifecycle_and_remote_workflow_verbs(home: Path, tmp_path: Path)
             bye: {exec: "echo bye"}
           dependencies: ["hello,bye"]
     """))
-    plain = hflow(home, "workflow", "service", "add", str(folder / "proj.yaml"))
-    assert plain.returncode == 2 and "--bundle" in plain.stderr
-    added = hflow(home, "workflow", "service", "add", str(folder / "proj.yaml"), "--bundle")
+    plain = hflow(home, "workflow", "service", "add", str(folder / "proj.yaml"))  # stored, its script missing
+    assert plain.returncode == 0 and "warning:" in plain.stderr and "--bundle" in plain.stderr
+    added = hflow(home, "workflow", "service", "add", str(folder / "proj.yaml"), "--bundle", "--replace")
     assert added.returncode == 0, added.stderr
     assert "added workflow proj (2 jobs)" in added.stdout
     listed = hflow(home, "workflow", "service", "list")

@@ -29,6 +29,12 @@ class Case:
     hosts: bytes | None = None
     run: bool = False
 
+    @property
+    def missing(self) -> bool:
+        """A script that does not exist: stored with a warning (as cloudmesh-cc does), refused
+        by the run before any job starts."""
+        return self.phrase == "does not exist"
+
     def materialize(self, root: Path) -> Path:
         """Write the case under ``root``; returns the workflow file."""
         folder = root / "wf"

@@ -92,7 +92,10 @@ def cli_results(corpus: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
 def _check_cli(case: Case, result: dict, what: str) -> None:
     assert result["rc"] is not None, f"{what}: timed out"
     assert "Traceback" not in result["stderr"] + result["stdout"], f"{what}: {result['stderr']}"
-    if case.refused:
+    if case.missing and what.endswith("add"):
+        assert result["rc"] == 0 and "warning:" in result["stderr"], f"{what}: {result['stderr']!r}"
+        assert case.phrase in result["stderr"], f"{what}: {result['stderr']!r}"
+    elif case.refused:
         lines = result["stderr"].strip().splitlines()
         assert result["rc"] == 2, f"{what}: exit {result['rc']}: {result['stderr']}"
         assert len(lines) == 1 and lines[0].startswith("error:"), f"{what}: {result['stderr']!r}"
@@ -108,7 +111,8 @@ def test_cli(name: str, cli_results: dict[str, dict], corpus: dict[str, Path]) -
         if result is not None:
             _check_cli(case, result, f"hflow workflow {command}")
     assert not _pwned(corpus[name])
-    TALLY[("cli", name)] = "refused" if cli_results[f"{name}.add"]["rc"] == 2 else "handled"
+    TALLY[("cli", name)] = ("refused" if cli_results[f"{name}.add"]["rc"] == 2
+                            else "stored, run refused" if case.missing else "handled")
 
 
 @pytest.mark.parametrize("name", ["laughs-9-top", "flow-nesting-10000", "latin-1", "workflow-300-chars"])
@@ -134,7 +138,13 @@ def test_api(name: str, corpus: dict[str, Path], monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("HYBRIDFLOW_HOME", str(folder / "home-api"))
     start = time.monotonic()
     try:
-        Workflow.load(folder / "wf" / "wf.yaml", store=open_store(folder / "home-api"))
+        wf = Workflow.load(folder / "wf" / "wf.yaml", store=open_store(folder / "home-api"))
+        if case.missing:
+            with pytest.raises(SpecError, match=case.phrase):
+                wf.run()
+            TALLY[("api", name)] = "stored, run refused"
+            assert time.monotonic() - start < QUICK and not _pwned(folder)
+            return
     except SpecError as exc:
         message = str(exc)
         assert case.refused, f"refused a case that should be handled: {message}"
@@ -195,8 +205,10 @@ def test_rest(name: str, corpus: dict[str, Path], service: tuple[TestClient, Pat
         detail = answer.json()["detail"]
         assert isinstance(detail, str) and "\n" not in detail, detail
         TALLY[("rest", name)] = "refused"
+    elif case.refused:  # stored only with its script missing (an upload leaves links out)
+        assert case.missing or case.links, f"stored a hostile case: {answer.text}"
+        TALLY[("rest", name)] = "stored, run refused"
     else:
-        assert not case.refused, f"stored a hostile case: {answer.text}"
         TALLY[("rest", name)] = "handled"
 
 
@@ -206,6 +218,7 @@ def test_tally(capsys: pytest.CaptureFixture[str]) -> None:
     for entry in ("cli", "api", "rest"):
         results = [TALLY[(entry, name)] for name in IDS if (entry, name) in TALLY]
         rows.append(f"{entry:5} {len(results):4} cases: {results.count('refused'):4} refused, "
+                    f"{results.count('stored, run refused'):3} stored with a missing script (run refused), "
                     f"{results.count('handled'):3} handled")
     with capsys.disabled():
         print(f"\nhostile corpus: {len(CASES)} cases x 3 entry points\n" + "\n".join(rows))

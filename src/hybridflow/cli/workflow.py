@@ -108,6 +108,8 @@ def add(
     job: str = typer.Option(None, "--job", "-j", help="Job name(s), e.g. 'fetch' or 'train[1-3]'."),
     filename: Path = typer.Option(None, "--filename", "-f", help="Load a workflow YAML file (stored as --name, if given)."),
     strict: bool = typer.Option(False, "--strict", help="Refuse unknown keys instead of warning about them."),
+    with_state: bool = typer.Option(False, "--with-state",
+                                    help="Restore the status/progress a saved file carries (view a finished run)."),
 ) -> None:
     """Add a workflow from a YAML file, or add job(s) to a workflow.
 
@@ -124,7 +126,11 @@ def add(
             raise RequestError("--filename adds a whole workflow: add jobs with --job JOB KEY=VALUE..., without it")
         if name is not None and len(_names(name)) != 1:
             raise RequestError("--name with --filename names one workflow")
-        wf = _load(filename, name=name, store=store, strict=strict)
+        wf = _load(filename, name=name, store=store, strict=strict, store_missing=True)
+        if with_state:
+            from ..savedstate import saved_states
+
+            wf.store.restore_states(wf.name, saved_states(filename, wf.spec.jobs))
         out.print(f"added workflow [bold]{wf.name}[/] ({len(wf)} jobs)")
         return
     if not job:
@@ -137,11 +143,13 @@ def add(
         out.print(f"workflow [bold]{wf.name}[/]: added {', '.join(_names(job))}")
 
 
-def _load(filename: Path, *, store: Store, name: str | None = None, strict: bool = False) -> Workflow:
-    """Load, validate and store a YAML file; its warnings go to stderr, one line each."""
+def _load(filename: Path, *, store: Store, name: str | None = None, strict: bool = False,
+          store_missing: bool = False) -> Workflow:
+    """Load, validate and store a YAML file; its warnings go to stderr, one line each
+    (``store_missing``: a missing script is one of them, not an error)."""
     from ..load import load
 
-    spec = load(filename, name=name, strict=strict)
+    spec = load(filename, name=name, strict=strict, store_missing=store_missing)
     if name is not None and spec.name != name:  # --name wins over the file's `name:`
         spec = dataclasses.replace(spec, name=check_workflow_name(name))
     for line in spec.warnings:

@@ -183,6 +183,9 @@ def add(
     except SpecError as exc:
         hint = " (add --bundle to send the workflow's scripts)" if is_yaml and not bundle and "does not exist" in str(exc) else ""
         raise SpecError(f"{exc}{hint}") from None
+    for line in wf.get("warnings") or []:
+        hint = " (add --bundle to send the workflow's scripts)" if is_yaml and not bundle and "does not exist" in line else ""
+        sys.stderr.write(f"warning: {' '.join(str(line).split())}{hint}\n")
     out.print(f"added workflow [bold]{wf['name']}[/] ({wf['job_count']} jobs) to {client.base}")
 
 

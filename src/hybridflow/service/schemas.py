@@ -32,6 +32,8 @@ class WorkflowSummary(BaseModel):
     t1: float | None = Field(None, description="End of the last run.")
     duration: float | None = Field(None, description="t1 - t0 once the run ended.")
     run_dir: str | None = None
+    warnings: list[str] = Field(default_factory=list, description="What an upload kept but doubts (unknown "
+                                "keys, a script that does not exist yet: a run refuses it), one line each.")
 
 
 class JobOut(BaseModel):

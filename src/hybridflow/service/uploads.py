@@ -95,7 +95,8 @@ def parse_upload(data: bytes, staging: Path, settings: ServiceSettings, *,
     chosen = name or _doc_name(doc) or _default_name(yaml_path, archive=bool(files), filename=filename)
     if not chosen:
         raise SpecError("the workflow has no name: give ?name=NAME or a top-level 'name:'", file=yaml_name)
-    spec = build(doc, name=chosen, file=yaml_name, base_dir=str(staging / yaml_path.parent), limits=settings.limits())
+    spec = build(doc, name=chosen, file=yaml_name, base_dir=str(staging / yaml_path.parent), limits=settings.limits(),
+                 store_missing=True)
     if name is not None:
         spec = dataclasses.replace(spec, name=name)
     return Parsed(spec, str(yaml_path.parent) if files else ".", yaml_path.name if files else DEFAULT_FILE, files)

@@ -72,9 +72,10 @@ async def upload_workflow(
     """Validate and store a workflow, exactly as ``hflow workflow add --filename`` does.
 
     Nothing is stored unless the whole upload is valid: 422 names the problem (YAML
-    syntax with line, cycle, unknown dependency or kind, bad name, missing script,
-    archive member with '..', an absolute path or a link), 413 an upload over the limits,
-    409 a name in use (without ``replace``) or a running workflow.
+    syntax with line, cycle, unknown dependency or kind, bad name, archive member with
+    '..', an absolute path or a link), 413 an upload over the limits,
+    409 a name in use (without ``replace``) or a running workflow. A script that does not
+    exist is stored with a warning (as cloudmesh-cc does): a run of it is refused.
     """
     data = await _read_body(request, hf.settings.max_upload_bytes)
 
@@ -83,7 +84,7 @@ async def upload_workflow(
         spec = uploads.store_upload(store, hf.settings, data, name=name, file=file, replace=replace,
                                     filename=filename, name_lock=hf.name_lock)
         hf.cache.forget(spec.name)
-        return present.summary(store.view(spec.name))
+        return present.summary(store.view(spec.name)).model_copy(update={"warnings": list(spec.warnings)})
 
     return await run_in_threadpool(store_it)
 
