@@ -199,12 +199,12 @@ class Workflow:
             states = {name: (job.state.value, job.progress) for name, job in view.jobs.items()}
             spec = view.spec
             if path.resolve().parent != Path(spec.base_dir).resolve():
-                spec = _absolute_scripts(spec)
+                spec = absolute_scripts(spec)
             path.write_text(specs.dump_yaml(spec, states), encoding="utf-8")
         return path
 
 
-def _absolute_scripts(spec: WorkflowSpec) -> WorkflowSpec:
+def absolute_scripts(spec: WorkflowSpec) -> WorkflowSpec:
     """The spec with script and venv paths made absolute, to be saved in another folder."""
     jobs = []
     for job in spec.jobs.values():

@@ -50,7 +50,7 @@ from typing import Any
 import yaml
 
 from . import config, dag, labels, spec as specs
-from .api import Workflow as CoreWorkflow, open_store
+from .api import Workflow as CoreWorkflow, absolute_scripts, open_store
 from .errors import SpecError
 from .files import read_text
 from .limits import Limits
@@ -550,7 +550,7 @@ class Workflow:
         view = self.view()
         spec = view.spec
         if path.resolve().parent != Path(spec.base_dir).resolve():
-            spec = _absolute_scripts(spec)
+            spec = absolute_scripts(spec)
         states = {n: (j.state.value, j.progress) for n, j in view.jobs.items()} if with_state else None
         path.write_text(specs.dump_yaml(spec, states), encoding="utf-8")
         return path
@@ -592,16 +592,3 @@ class Workflow:
         if show:
             self.graph.save(filename=svg)
         return state
-
-
-def _absolute_scripts(spec: WorkflowSpec) -> WorkflowSpec:
-    """The spec with script and venv paths absolute, to be saved in another folder."""
-    jobs = []
-    for job in spec.jobs.values():
-        changes: dict[str, Any] = {}
-        if job.script:
-            changes["script"] = shlex.join([str(spec.resolve(job.script_path or "")), *job.script_args])
-        if job.venv:
-            changes["venv"] = str(spec.resolve(job.venv))
-        jobs.append(dataclasses.replace(job, **changes))
-    return spec.with_jobs(jobs)
