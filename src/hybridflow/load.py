@@ -38,7 +38,7 @@ from .limits import Limits
 from .names import list_size, term_size
 from .spec import WorkflowSpec, dependency_chains, from_document
 from .sweeps import expand_sweeps
-from .validate import missing_scripts, validate
+from .validate import ignored_hosts, missing_scripts, validate
 from .yamlsafe import parse
 
 __all__ = ["build", "count_declared", "load", "loads"]
@@ -78,6 +78,9 @@ def build(doc: Any, *, name: str, file: str | None = None, base_dir: str = ".",
     jobs, edges = expand_sweeps(spec.jobs, spec.edges, spec.options, base_dir=base_dir, file=file, limits=limits)
     spec = dataclasses.replace(spec, jobs=jobs, edges=tuple(dict.fromkeys(edges)), warnings=warnings)
     spec = validate(spec, limits=limits)
+    ignored = ignored_hosts(spec)
+    if ignored:
+        spec = dataclasses.replace(spec, warnings=(*spec.warnings, ignored))
     missing = missing_scripts(spec)
     if missing and not store_missing:
         raise missing[0]

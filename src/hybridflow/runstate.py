@@ -87,8 +87,7 @@ class RunState:
 
     # -- changing --------------------------------------------------------------------------
 
-    def move(self, job: str, state: JobState, *, message: str | None = None, exit_code: int | None = None,
-             notify: bool = True) -> None:
+    def move(self, job: str, state: JobState, *, message: str | None = None, exit_code: int | None = None) -> None:
         """Move ``job`` to ``state``: the job's record, its open attempt's record, and the
         event, written with the round. A terminal state closes the open attempt."""
         run = self.jobs[job]
@@ -108,7 +107,7 @@ class RunState:
         self.writes.append(StateChange(job, state, now, message))
         if state is JobState.DONE:
             run.progress = 100
-        if notify and state.is_terminal and state is not JobState.SKIPPED:
+        if state.is_terminal and state is not JobState.SKIPPED:
             self.notices.append(Notice(job, state, run.attempt, exit_code, message))
 
     def retrying(self, job: str, failed: JobState, *, exit_code: int | None, attempt_message: str | None,

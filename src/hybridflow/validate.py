@@ -11,7 +11,6 @@ workflow over the limits is refused before a cycle search over its edges.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -23,8 +22,6 @@ from .jobfields import ENV_NAME
 from .limits import Limits
 from .names import check_name, check_path, check_workflow_name
 from .spec import JobSpec, WorkflowSpec
-
-log = logging.getLogger(__name__)
 
 #: node keys whose entries are paths relative to the run directory
 STAGE_KEYS = ("stage_in", "stage_out")
@@ -186,7 +183,6 @@ def check_hosts(spec: WorkflowSpec, limits: Limits) -> None:
     """Every job's host exists and suits its kind; stage lists hold sane relative paths."""
     hosts = config.known_hosts(spec)
     file = spec.source
-    ignored: list[str] = []
     for job in spec.jobs.values():
         for key in STAGE_KEYS:
             try:
@@ -196,9 +192,7 @@ def check_hosts(spec: WorkflowSpec, limits: Limits) -> None:
                 raise SpecError(exc.problem, file=file, job=job.name, field=key) from None
         local = config.is_local_name(job.host)
         if job.kind == "local":
-            if not local:  # cloudmesh-cc runs it here whatever host it names: so do we, saying so
-                ignored.append(f"{job.name} (host '{job.host}')")
-            continue
+            continue  # cloudmesh-cc runs it here whatever host it names (see ignored_hosts)
         if local:
             if job.kind in config.REMOTE_ONLY:
                 raise SpecError(f"kind '{job.kind}' needs a 'host:'", file=file, job=job.name, field="host")
@@ -207,20 +201,18 @@ def check_hosts(spec: WorkflowSpec, limits: Limits) -> None:
             raise SpecError(config.unknown_host(str(job.host), hosts), file=file, job=job.name, field="host")
         if job.kind in config.REMOTE_ONLY and not hosts[str(job.host)].address:
             raise SpecError(f"host '{job.host}' has no address", file=file, job=job.name, field="host")
-    if ignored:
-        more = f" and {len(ignored) - 5} more" if len(ignored) > 5 else ""
-        _warn_once(f"{file or spec.name}: kind 'local' runs on this machine; host ignored for "
-                   f"{', '.join(ignored[:5])}{more} (use kind 'ssh' or 'slurm' to run there)")
 
 
-_warned: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    """Log ``message`` the first time this process validates something that earns it."""
-    if message not in _warned:
-        _warned.add(message)
-        log.warning("%s", message)
+def ignored_hosts(spec: WorkflowSpec) -> str | None:
+    """The warning for ``kind: local`` jobs that name another host (they run here, as in
+    cloudmesh-cc), or None."""
+    ignored = [f"{job.name} (host '{job.host}')" for job in spec.jobs.values()
+               if job.kind == "local" and not config.is_local_name(job.host)]
+    if not ignored:
+        return None
+    more = f" and {len(ignored) - 5} more" if len(ignored) > 5 else ""
+    return (f"{spec.source or spec.name}: kind 'local' runs on this machine; host ignored for "
+            f"{', '.join(ignored[:5])}{more} (use kind 'ssh' or 'slurm' to run there)")
 
 
 #: the checks :func:`validate` runs, in this order

@@ -43,4 +43,17 @@ def test_add_with_state_restores_a_saved_run(home: Path, tmp_path: Path) -> None
     assert added.returncode == 0, added.stderr
     status = json.loads(hflow("workflow", "status", "viewed", "--output", "json").stdout)
     assert {job["name"]: job["state"] for job in status["jobs"]} == {"a": "done", "b": "failed"}
-    assert hflow("workflow", "graph", "viewed", "--format", "dot").returncode == 0
+    assert hflow("workflow", "graph", "viewed", "--format", "dot", cwd=tmp_path).returncode == 0
+    assert "#FFCCCC" in (tmp_path / "viewed.dot").read_text()  # b drawn in the failed colour
+
+
+def test_add_with_a_bad_saved_state_is_one_line_and_stores_nothing(home: Path, tmp_path: Path) -> None:
+    for node, phrase in (("{exec: 'true', status: finished}", "unknown status 'finished'"),
+                         ("{exec: 'true', status: done, progress: 250}", "progress 250 must be a number")):
+        path = tmp_path / "saved.yaml"
+        path.write_text(f"workflow:\n  nodes:\n    a: {node}\n")
+        result = hflow("workflow", "add", "--filename", str(path), "--with-state")
+        assert result.returncode == 2, result
+        assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+        assert phrase in result.stderr and "job 'a'" in result.stderr
+        assert "saved" not in hflow("workflow", "list").stdout

@@ -104,7 +104,7 @@ def test_a_local_job_naming_a_host_runs_here_with_one_warning(home: Path, tmp_pa
         "    b: {kind: local, host: rivanna, exec: 'cat a.txt'}\n"
         "  dependencies: ['a,b']\n"
     )
-    with caplog.at_level(logging.WARNING, logger="hybridflow.validate"):
+    with caplog.at_level(logging.WARNING, logger="hybridflow.api"):
         wf = Workflow.load(tmp_path / "wf.yaml")
         assert wf.run() is WorkflowState.DONE
     warnings = [r.getMessage() for r in caplog.records if "host ignored" in r.getMessage()]

@@ -126,11 +126,7 @@ def add(
             raise RequestError("--filename adds a whole workflow: add jobs with --job JOB KEY=VALUE..., without it")
         if name is not None and len(_names(name)) != 1:
             raise RequestError("--name with --filename names one workflow")
-        wf = _load(filename, name=name, store=store, strict=strict, store_missing=True)
-        if with_state:
-            from ..savedstate import saved_states
-
-            wf.store.restore_states(wf.name, saved_states(filename, wf.spec.jobs))
+        wf = _load(filename, name=name, store=store, strict=strict, store_missing=True, with_state=with_state)
         out.print(f"added workflow [bold]{wf.name}[/] ({len(wf)} jobs)")
         return
     if not job:
@@ -144,17 +140,23 @@ def add(
 
 
 def _load(filename: Path, *, store: Store, name: str | None = None, strict: bool = False,
-          store_missing: bool = False) -> Workflow:
+          store_missing: bool = False, with_state: bool = False) -> Workflow:
     """Load, validate and store a YAML file; its warnings go to stderr, one line each
-    (``store_missing``: a missing script is one of them, not an error)."""
+    (``store_missing``: a missing script is one of them, not an error). ``with_state``
+    restores the file's saved states; a bad one is refused before anything is stored."""
     from ..load import load
+    from ..savedstate import saved_states
 
     spec = load(filename, name=name, strict=strict, store_missing=store_missing)
+    states = saved_states(filename, spec.jobs) if with_state else {}
     if name is not None and spec.name != name:  # --name wins over the file's `name:`
         spec = dataclasses.replace(spec, name=check_workflow_name(name))
     for line in spec.warnings:
         sys.stderr.write(f"warning: {' '.join(line.split())}\n")
-    return Workflow.from_spec(spec, store=store)
+    wf = Workflow.from_spec(spec, store=store)
+    if states:
+        store.restore_states(wf.name, states)
+    return wf
 
 
 @app.command(cls=OneForm)
