@@ -2,7 +2,8 @@
 
     python examples/api.py
 
-Uses $HYBRIDFLOW_HOME (default ~/.hybridflow) for its state and run directory.
+Uses $HYBRIDFLOW_HOME (default ~/.hybridflow) for its state and run directory; its jobs
+run in a new temporary folder, where their outputs land.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from hybridflow import Workflow, WorkflowState
 
 def main() -> None:
     console = Console()
-    wf = Workflow("api-demo")
-    for job in list(wf.spec.jobs):  # start from a clean slate when run twice
-        wf.remove_job(job)
+    folder = Path(tempfile.mkdtemp(prefix="hflow-api-"))
+    Workflow("api-demo").delete()  # start from a clean slate when run twice
+    wf = Workflow("api-demo", folder=folder)
     wf.add_job("fetch", exec="seq 1 100 > numbers.txt", label="{name}\\n{tstart.%H--%M--%S}")
     for i in (1, 2):
         wf.add_job(
@@ -34,9 +35,9 @@ def main() -> None:
     console.print(wf.table())
     view = wf.status()
     console.print(f"state: {state.value}, counts: {view.counts()}")
-    console.print("total:", (Path(view.run_dir) / "total.txt").read_text().strip())
+    console.print("total:", (Path(wf.spec.base_dir) / "total.txt").read_text().strip())
 
-    out = Path(tempfile.mkdtemp(prefix="hflow-api-"))
+    out = folder
     wf.graph(out / "api-demo.svg")
     wf.save(out / "api-demo.yaml")
     console.print(f"graph and YAML with state in {out}")

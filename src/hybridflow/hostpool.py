@@ -87,7 +87,6 @@ class HostPool:
             workdir=slot.host.run_dir(spec.name, run_dir),
             stem=stem_for(job, attempt),
             base_dir=Path(spec.base_dir),
-            local_run_dir=run_dir,
             env=dict(job_spec.env),
         )
 

@@ -24,13 +24,15 @@ Contract of :func:`expand_sweeps`:
   ``-``, its name, ``_``, its value, where every character of the value outside
   ``[A-Za-z0-9._-]`` becomes ``_``. Two permutations giving one name is a :class:`SpecError`.
 - **Output directory** of a job: ``NODE/k=v/k=v...`` (``train/epochs=1/gpu=a100``),
-  relative to the run directory, values sanitised the same way. It is exported as
-  ``$HF_OUTPUT_DIR`` (also ``$HF_SWEEP=NODE``); the working directory stays the run
-  directory shared by all jobs. ``exec`` and templated-script jobs create the directory
+  relative to the job's working directory (the workflow's folder for local jobs, the run
+  directory elsewhere), values sanitised the same way. It is exported as
+  ``$HF_OUTPUT_DIR`` (also ``$HF_SWEEP=NODE``); the working directory stays the one
+  shared by all jobs. ``exec`` and templated-script jobs create the directory
   before their payload runs; a plain script must ``mkdir -p "$HF_OUTPUT_DIR"`` itself.
 - **Placeholders** ``{param}``, ``{constant}``, ``{var.key.sub}`` (dotted lookups into
   the workflow variables: top-level keys and extra ``workflow:`` keys), and the built-ins
-  ``{name}`` (the job's name), ``{node}`` and ``{output_dir}`` are substituted in
+  ``{name}`` (the job's name), ``{node}``, ``{output_dir}`` and ``{workflow_dir}`` (the
+  workflow file's folder on the coordinator, absolute) are substituted in
   ``exec``, ``script`` (file and arguments), ``label``, ``venv``, ``host``, ``user`` and
   every string inside the node's other keys (``env`` values, Slurm options...).
   ``{{``/``}}`` are literal braces; ``${VAR}`` is left to the shell. In labels the
@@ -85,7 +87,9 @@ from .templating import RUNTIME_DOTTED, RUNTIME_PLAIN, Namespace, scalar, substi
 SWEEP_KEYS = ("experiments", "constants")
 #: JobSpec fields that are templated (``label`` in label mode)
 TEMPLATED_FIELDS = ("exec", "script", "label", "venv", "host", "user")
-BUILTINS = frozenset({"name", "node", "output_dir"})
+BUILTINS = frozenset({"name", "node", "output_dir", "workflow_dir"})
+#: ``{workflow_dir}`` in a node that is not a sweep (whose strings are not templated)
+_WORKFLOW_DIR = re.compile(r"(?<!\{)\{workflow_dir\}(?!\})")
 RESERVED = RUNTIME_PLAIN | RUNTIME_DOTTED | BUILTINS
 #: first line of the exec of every sweep job that creates its output directory
 MKDIR = 'mkdir -p "$HF_OUTPUT_DIR" || exit 1'
@@ -206,7 +210,7 @@ def expand_sweeps(
     total = len(jobs)
     for name, job in jobs.items():
         if not is_sweep(job):
-            _add(expanded, job, file)
+            _add(expanded, with_workflow_dir(job, base_dir), file)
             continue
         total += permutation_count(job, file) - 1
         if total > limits.max_jobs:
@@ -223,6 +227,21 @@ def expand_sweeps(
             for b in members.get(child, [child]):
                 rewritten[(a, b)] = None
     return expanded, list(rewritten)
+
+
+def with_workflow_dir(job: JobSpec, base_dir: str) -> JobSpec:
+    """A plain node with ``{workflow_dir}`` replaced in its ``exec``, ``script`` and ``env``
+    values (the one placeholder such a node has; its other braces are left alone)."""
+    texts = [job.exec, job.script, *job.env.values()]
+    if not any(text and "{workflow_dir}" in text for text in texts):
+        return job
+    folder = str(Path(base_dir).resolve())
+
+    def put(text: str | None) -> str | None:
+        return None if text is None else _WORKFLOW_DIR.sub(lambda _: folder, text)
+
+    env = {key: put(value) or "" for key, value in job.env.items()}
+    return dataclasses.replace(job, exec=put(job.exec), script=put(job.script), env=env)
 
 
 def permutation_count(node: JobSpec, file: str | None = None) -> int:
@@ -280,7 +299,8 @@ def _one(node: JobSpec, combo: dict[str, str], constants: Mapping[str, Any], var
          base_dir: str, file: str | None) -> JobSpec:
     name = job_name(node.name, combo)
     out = output_dir(node.name, combo)
-    ns = Namespace({"name": name, "node": node.name, "output_dir": out}, combo, constants, variables)
+    builtins = {"name": name, "node": node.name, "output_dir": out, "workflow_dir": str(Path(base_dir).resolve())}
+    ns = Namespace(builtins, combo, constants, variables)
 
     def where(field: str) -> Callable[[str], SpecError]:
         return lambda problem: SpecError(problem, file=file, job=node.name, field=field)

@@ -92,7 +92,7 @@ def _pids_alive(run_dir: Path) -> list[bool]:
 @pytest.mark.parametrize("how", ["cancel-command", "sigterm", "sigint"])
 def test_cancel_kills_process_group_and_exits_130(home: Path, write_workflow, how: str) -> None:
     path = write_workflow(LONG)
-    run_dir = home / "runs" / "wf"
+    run_dir = path.parent  # local jobs run in the workflow's folder
     proc = _start("workflow", "run", str(path), "--quiet")
     _wait_for(lambda: (run_dir / "child.pid").exists(), what="long job to start")
 
@@ -125,7 +125,7 @@ def test_kill_9_coordinator_then_resume_reattaches(home: Path, write_workflow) -
         """
     )
     run_dir = home / "runs" / "wf"
-    starts = run_dir / "starts.txt"
+    starts = path.parent / "starts.txt"
     coordinator = _start("workflow", "run", str(path), "--quiet")
     _wait_for(lambda: starts.exists() and {"b", "d"} <= set(starts.read_text().split()), what="b and d to start")
     coordinator.send_signal(signal.SIGKILL)

@@ -23,7 +23,7 @@ def test_missing_script_is_stored_with_a_warning_and_refused_by_the_run(home: Pa
     assert "job 'b'" in run.stderr and "'train.sh' does not exist" in run.stderr
     status = json.loads(hflow("workflow", "status", "wf", "--output", "json").stdout)
     assert {job["state"] for job in status["jobs"]} == {"ready"}, "no job may start"
-    assert not (home / "runs" / "wf" / "a.txt").exists()
+    assert not (tmp_path / "a.txt").exists() and not (home / "runs" / "wf" / "a.log").exists()
     (tmp_path / "train.sh").write_text("echo trained\n")
     assert hflow("workflow", "run", "wf", "-q").returncode == 0
     direct = tmp_path / "direct.yaml"  # run FILE: refused when loading, nothing stored

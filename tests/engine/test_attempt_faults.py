@@ -28,7 +28,7 @@ def test_each_attempt_makes_its_run_directory_again(home: Path, write_workflow) 
     assert wf.run() is WorkflowState.DONE
     job = wf.status().jobs["a"]
     assert job.attempt == 2
-    assert (Path(wf.status().run_dir) / "a.txt").read_text() == "again\n"
+    assert (Path(wf.spec.base_dir) / "a.txt").read_text() == "again\n"  # local jobs run in the folder
 
 
 def test_environment_values_reach_the_job_quoted(home: Path, write_workflow, tmp_path: Path) -> None:
@@ -40,15 +40,15 @@ def test_environment_values_reach_the_job_quoted(home: Path, write_workflow, tmp
         """
     ))
     assert wf.run() is WorkflowState.DONE
-    run_dir = Path(wf.status().run_dir)
-    assert (run_dir / "a.txt").read_text() == "$(touch PWN); `touch PWN2`|a'b\"c"
-    assert not list(run_dir.glob("PWN*")) and not list(tmp_path.rglob("PWN*"))
+    folder = Path(wf.spec.base_dir)
+    assert (folder / "a.txt").read_text() == "$(touch PWN); `touch PWN2`|a'b\"c"
+    assert not list(folder.glob("PWN*")) and not list(tmp_path.rglob("PWN*"))
 
 
 @pytest.mark.parametrize("key", ["X=1; touch PWN; Y", "A B", "1X", "X\n", "", "X-Y"])
 def test_the_wrapper_refuses_a_variable_name_that_is_not_a_shell_name(tmp_path: Path, key: str) -> None:
     job = StagedJob("wf", "a", 1, "hf-1-a-1-0000", JobSpec(name="a", exec="true"), str(tmp_path), "a",
-                    tmp_path, tmp_path, env={key: "v"})
+                    tmp_path, env={key: "v"})
     with pytest.raises(HostError, match="environment variable name"):
         render(job, "true", workdir=str(tmp_path))
 
@@ -92,5 +92,5 @@ def test_progress_is_recorded_promptly_while_polling_backs_off(home: Path, write
     thread.start()
     assert wf.run() is WorkflowState.DONE
     thread.join(5)
-    printed = float((Path(wf.status().run_dir) / "mark").read_text())
+    printed = float((Path(wf.spec.base_dir) / "mark").read_text())
     assert seen and seen[0] - printed < 2.0, (seen, printed)

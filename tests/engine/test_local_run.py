@@ -49,7 +49,7 @@ def test_parallel_fanout_shares_run_dir(home: Path, write_workflow) -> None:
     wf = Workflow.load(write_workflow(FANOUT))
     assert wf.run() is WorkflowState.DONE
     view = wf.status()
-    assert (Path(view.run_dir) / "total.txt").read_text().strip() == "30"
+    assert (Path(wf.spec.base_dir) / "total.txt").read_text().strip() == "30"  # jobs share the folder
     w1, w2 = view.jobs["w1"], view.jobs["w2"]
     assert _overlap(w1, w2), "independent jobs should run at the same time (2 cores)"
     assert view.jobs["join"].tstart >= max(view.jobs[f"w{i}"].tend for i in (1, 2, 3)) - 0.05
@@ -115,9 +115,9 @@ def test_rerun_runs_only_what_did_not_succeed(home: Path, write_workflow, tmp_pa
     assert wf.run() is WorkflowState.FAILED
     flag.touch()
     assert wf.run() is WorkflowState.DONE
-    run_dir = Path(wf.status().run_dir)
-    assert (run_dir / "a.count").read_text() == "run\n"
-    assert (run_dir / "c.count").read_text() == "run\n"
+    run_dir, folder = Path(wf.status().run_dir), Path(wf.spec.base_dir)
+    assert (folder / "a.count").read_text() == "run\n"
+    assert (folder / "c.count").read_text() == "run\n"
     assert wf.status().jobs["b"].attempt == 2
     assert (run_dir / "b.attempt2.exit").read_text().split()[0] == "0"
 
@@ -167,11 +167,11 @@ def test_script_payloads_and_arguments(home: Path, write_workflow) -> None:
     nbformat.write(nb, path.parent / "note.ipynb")
     wf = Workflow.load(path)
     assert wf.run() is WorkflowState.DONE, wf.status().jobs
-    run_dir = Path(wf.status().run_dir)
-    assert (run_dir / "sh.txt").read_text() == "one|two words|"
-    assert (run_dir / "py.txt").read_text() == f"{sys.executable} --flag"
-    assert (run_dir / "nb.txt").read_text() == "x"
-    out = nbformat.read(run_dir / "nb.out.ipynb", as_version=4)
+    run_dir, folder = Path(wf.status().run_dir), path.parent  # attempt files / the jobs' outputs
+    assert (folder / "sh.txt").read_text() == "one|two words|"
+    assert (folder / "py.txt").read_text() == f"{sys.executable} --flag"
+    assert (folder / "nb.txt").read_text() == "x"
+    out = nbformat.read(folder / "nb.out.ipynb", as_version=4)  # beside the outputs
     assert "progress=70" in out.cells[0].outputs[0]["text"]
     assert "progress=70" in (run_dir / "nb.log").read_text()
 
@@ -189,7 +189,7 @@ def test_venv_job_runs_inside_the_venv(home: Path, write_workflow, tmp_path: Pat
     )
     wf = Workflow.load(path)
     assert wf.run() is WorkflowState.DONE
-    assert (Path(wf.status().run_dir) / "prefix.txt").read_text() == str(venv)
+    assert (path.parent / "prefix.txt").read_text() == str(venv)
 
 
 def test_job_added_while_running_starts_without_restart(home: Path, write_workflow) -> None:

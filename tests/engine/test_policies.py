@@ -78,7 +78,7 @@ def test_hanging_job_hit_by_timeout_kills_process_group(home: Path, write_workfl
     status = {j["name"]: j for j in json.loads(hflow("workflow", "status", "wf", "-o", "json").stdout)["jobs"]}
     assert status["hang"]["state"] == "timeout"
     assert status["after"]["state"] == "skipped"
-    child = int((home / "runs" / "wf" / "child.pid").read_text())
+    child = int((path.parent / "child.pid").read_text())
     deadline = time.monotonic() + 10
     while psutil.pid_exists(child) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -115,37 +115,38 @@ workflow:
 """
 
 
-def _runs(home: Path) -> list[str]:
-    return (home / "runs" / "wf" / "runs.txt").read_text().split()
+def _runs(folder: Path) -> list[str]:
+    """What the jobs appended to runs.txt in the workflow's folder (where local jobs run)."""
+    return (folder / "runs.txt").read_text().split()
 
 
 def test_rerun_reuses_unchanged_jobs_and_reruns_changed_ones(home: Path, write_workflow) -> None:
     path = write_workflow(CHAIN, a__sh="echo a >> runs.txt\n", b__sh="echo b >> runs.txt\n")
     assert hflow("workflow", "run", str(path), "-q").returncode == 0
-    assert _runs(home) == ["a", "b", "c"]
+    assert _runs(path.parent) == ["a", "b", "c"]
     (path.parent / "b.sh").write_text("echo b >> runs.txt  # changed\n")
     again = hflow("workflow", "run", "wf", "-q")
     assert again.returncode == 0
     assert "reused (succeeded before, unchanged): a" in again.stdout
-    assert _runs(home) == ["a", "b", "c", "b", "c"]
+    assert _runs(path.parent) == ["a", "b", "c", "b", "c"]
     unchanged = hflow("workflow", "run", "wf", "-q")
     assert "reused (succeeded before, unchanged): a, b, c" in unchanged.stdout
-    assert _runs(home) == ["a", "b", "c", "b", "c"]
+    assert _runs(path.parent) == ["a", "b", "c", "b", "c"]
     assert hflow("workflow", "run", "wf", "-q", "--from", "b").returncode == 0
-    assert _runs(home)[5:] == ["b", "c"]
+    assert _runs(path.parent)[5:] == ["b", "c"]
     assert hflow("workflow", "run", "wf", "-q", "--force").returncode == 0
-    assert _runs(home)[7:] == ["a", "b", "c"]
+    assert _runs(path.parent)[7:] == ["a", "b", "c"]
 
 
 def test_rerun_failed_runs_only_failed_and_dependents(home: Path, write_workflow) -> None:
     path = write_workflow(CHAIN.replace("{script: b.sh}", "{script: b.sh}\n    d: {exec: 'echo d >> runs.txt'}"),
                           a__sh="echo a >> runs.txt\n", b__sh="echo b >> runs.txt; test -e ok\n")
     assert hflow("workflow", "run", str(path), "-q").returncode == 1
-    assert sorted(_runs(home)) == ["a", "b", "d"]
-    (home / "runs" / "wf" / "ok").touch()
+    assert sorted(_runs(path.parent)) == ["a", "b", "d"]
+    (path.parent / "ok").touch()
     (path.parent / "a.sh").write_text("echo a >> runs.txt  # changed, but --rerun-failed ignores it\n")
     assert hflow("workflow", "run", "wf", "-q", "--rerun-failed").returncode == 0
-    assert sorted(_runs(home)[3:]) == ["b", "c"]
+    assert sorted(_runs(path.parent)[3:]) == ["b", "c"]
 
 
 class _Hook(BaseHTTPRequestHandler):

@@ -8,6 +8,7 @@ requirements (examples/mnist/requirements.txt) are not installed.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ def test_mnist_quick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HYBRIDFLOW_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_QUICK", "1")
 
-    wf = Workflow.load(EXAMPLE)
+    folder = shutil.copytree(EXAMPLE.parent, tmp_path / "mnist")  # the jobs write beside the workflow
+    wf = Workflow.load(folder / EXAMPLE.name)
     final = wf.run()
     view = wf.status()
     run_dir = Path(view.run_dir)
@@ -45,15 +47,15 @@ def test_mnist_quick(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(view.jobs[f"train-{m}"].progress == 100 for m in MODELS)
 
     for model in MODELS:
-        metrics = json.loads((run_dir / f"metrics-{model}.json").read_text())
+        metrics = json.loads((folder / f"metrics-{model}.json").read_text())
         assert metrics["quick"] is True
         assert 0.8 < metrics["accuracy"] <= 1.0, metrics
         assert metrics["train_seconds"] > 0 and metrics["epochs"] >= 1
 
-    report = json.loads((run_dir / "report.json").read_text())
+    report = json.loads((folder / "report.json").read_text())
     assert sorted(m["model"] for m in report["models"]) == sorted(MODELS)
     assert report["best"] == max(report["models"], key=lambda m: m["accuracy"])["model"]
-    markdown = (run_dir / "report.md").read_text()
+    markdown = (folder / "report.md").read_text()
     assert all(f"| {model} |" in markdown for model in MODELS)
-    png = (run_dir / "report.png").read_bytes()
+    png = (folder / "report.png").read_bytes()
     assert png.startswith(PNG_SIGNATURE) and len(png) > 1000

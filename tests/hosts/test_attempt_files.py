@@ -70,7 +70,7 @@ def test_a_directive_that_would_split_is_refused(tmp_path: Path) -> None:
 
     host = SlurmHost(HostConfig(name="localhost", kind="slurm"))
     job = StagedJob("wf", "a", 1, "hf-1-a-1-0000", JobSpec(name="a", kind="slurm", exec="true"),
-                    str(tmp_path / "run\n#SBATCH --x"), "a", tmp_path, tmp_path)
+                    str(tmp_path / "run\n#SBATCH --x"), "a", tmp_path)
     with pytest.raises(HostError, match="must be one line"):
         host.header(job, job.workdir)
     asyncio.run(host.close())

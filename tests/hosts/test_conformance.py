@@ -55,6 +55,15 @@ def attempt_dir(wf: Workflow, job: str) -> Path:
     return Path(workdir)
 
 
+def job_dir(wf: Workflow, job: str) -> Path:
+    """Where the job ran, where its outputs are: the workflow's folder for the kinds on
+    this machine's filesystem (local, a batch system without SSH), else its run directory."""
+    attempt = wf.store.attempts(wf.name, job)[-1]
+    if attempt.kind == "local" or Path(attempt.workdir) == Path(wf.status().run_dir):
+        return Path(wf.spec.base_dir)
+    return attempt_dir(wf, job)
+
+
 def test_outcomes_progress_and_notebook(kind: str, make_workflow) -> None:
     where = KINDS[kind]
     path = make_workflow(
@@ -82,12 +91,30 @@ def test_outcomes_progress_and_notebook(kind: str, make_workflow) -> None:
     mined = [e["progress"] for e in wf.store.events(wf.name) if e["job"] == "ok" and e["kind"] == "progress"]
     assert any(0 < p < 100 for p in mined), f"progress markers were not mined: {mined}"
     remote = attempt_dir(wf, "ok")
-    assert (remote / "count.out").read_text() == "args: 3 x\n"
+    assert (job_dir(wf, "ok") / "count.out").read_text() == "args: 3 x\n"
     assert "failing" in (remote / "bad.log").read_text()
     assert "python says 45 ['a', 'b']" in (remote / "py.log").read_text()
     assert "notebook says 42" in (remote / "nb.log").read_text()
-    local_run = Path(wf.status().run_dir)
-    assert (local_run / "nb.out.ipynb").exists(), "stage_out of the executed notebook"
+    assert (path.parent / "nb.out.ipynb").exists(), "stage_out of the executed notebook, into the workflow's folder"
+
+
+def test_files_beside_the_workflow_reach_the_job_and_its_outputs_come_back(kind: str, make_workflow) -> None:
+    """README "Where jobs run": a file beside the workflow is the job's to use (local kinds
+    run in the folder; the others get it by stage_in), and what it makes is found in the
+    folder afterwards by a local job; ``$HF_WORKFLOW_DIR`` is the folder the job ran in."""
+    path = make_workflow(
+        {
+            "use": {**KINDS[kind], "exec": 'python3 tool.py 5 > out.txt; echo "$HF_WORKFLOW_DIR" > where.txt',
+                    "stage_in": ["tool.py"], "stage_out": ["out.txt", "where.txt"]},
+            "after": {"exec": "cat out.txt > copied.txt"},
+        },
+        ["use,after"],
+        tool__py="import sys\nprint(int(sys.argv[1]) * 2)\n",
+    )
+    wf = Workflow.load(path)
+    assert wf.run() is WorkflowState.DONE, {n: (j.state, j.message) for n, j in wf.status().jobs.items()}
+    assert (path.parent / "copied.txt").read_text() == "10\n"
+    assert Path((path.parent / "where.txt").read_text().strip()) == job_dir(wf, "use")
 
 
 def test_cancel_stops_the_remote_job(kind: str, make_workflow, home: Path) -> None:
@@ -140,7 +167,7 @@ def test_log_is_read_incrementally(kind: str, make_workflow, tmp_path: Path) -> 
         run_dir = tmp_path / "run"
         run_dir.mkdir()
         staged = StagedJob(spec.name, "talk", 1, f"hf-tail-{kind}-{time.time_ns()}", job,
-                           host.run_dir(spec.name, run_dir), "talk", Path(spec.base_dir), run_dir)
+                           host.run_dir(spec.name, run_dir), "talk", Path(spec.base_dir))
         try:
             [sub] = await host.submit([staged])
             offset, chunks, reads = 0, b"", []
@@ -207,7 +234,7 @@ def test_kill9_coordinator_then_resume_submits_nothing_twice(
     attempts = store.attempts("wf")
     assert sorted(a.job for a in attempts) == ["first", "last", "mid1", "mid2", "mid3"], "one attempt each"
     assert {a.token for a in attempts} >= before
-    starts = (attempt_dir(Workflow("wf", store=store), "first") / "starts.txt").read_text().split()
+    starts = (job_dir(Workflow("wf", store=store), "first") / "starts.txt").read_text().split()
     assert sorted(starts) == ["first", "last", "mid1", "mid2", "mid3"], f"a job ran twice: {starts}"
     if kind.startswith("slurm"):
         names = slurm_names()

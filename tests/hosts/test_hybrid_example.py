@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hybrid" / "workflo
 def test_hybrid_example_quick(testbed: Testbed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HYBRIDFLOW_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_QUICK", "1")
-    wf = Workflow.load(EXAMPLE)
+    examples = shutil.copytree(EXAMPLE.parents[1], tmp_path / "examples")  # its scripts are in ../mnist
+    folder = examples / EXAMPLE.parent.name
+    wf = Workflow.load(folder / EXAMPLE.name)
     final = wf.run()
     view = wf.status()
     run_dir = Path(view.run_dir)
@@ -33,15 +36,15 @@ def test_hybrid_example_quick(testbed: Testbed, tmp_path: Path, monkeypatch: pyt
     assert kinds["train-cnn"] == ("slurm", "localhost")
     assert kinds["report"] == ("ssh", "testbed")
     assert all(job.state is JobState.DONE for job in view.jobs.values())
-    # staged back from the SSH host into the coordinator's run directory
-    report = json.loads((run_dir / "report.json").read_text())
+    # staged back from the SSH host into the workflow's folder
+    report = json.loads((folder / "report.json").read_text())
     accuracies = {m["model"]: m["accuracy"] for m in report["models"]}
-    metrics = {p.stem.removeprefix("metrics-"): json.loads(p.read_text()) for p in run_dir.glob("metrics-*.json")}
+    metrics = {p.stem.removeprefix("metrics-"): json.loads(p.read_text()) for p in folder.glob("metrics-*.json")}
     assert set(metrics) == {"mlp", "cnn", "logreg"}
     for name, data in metrics.items():
         assert data["quick"] is True and 0.8 < data["accuracy"] <= 1.0, (name, data)
     assert accuracies == {name: data["accuracy"] for name, data in metrics.items()}
-    assert (run_dir / "report.png").read_bytes().startswith(b"\x89PNG")
+    assert (folder / "report.png").read_bytes().startswith(b"\x89PNG")
     assert native_ids_are_slurm_jobs(wf)
 
 

@@ -31,7 +31,7 @@ def test_local_ssh_slurm_pipeline_passes_files(hosts_file: Path, make_workflow) 
     wf = Workflow.load(path)
     assert wf.run() is WorkflowState.DONE
     assert SshShell.connections_opened - opened == 1, "ssh and slurm-over-ssh share one connection"
-    run_dir = Path(wf.status().run_dir)
+    run_dir = path.parent  # local jobs' folder: stage_in comes from it, stage_out back into it
     assert (run_dir / "report.txt").read_text().split()[:2] == ["41", "debug"]
     assert (run_dir / "published.txt").read_text().startswith("41\ndebug\n")
     assert len(list(run_dir.glob("model-*.txt"))) == 1

@@ -36,7 +36,7 @@ def _job(host: SshHost, tmp_path: Path, name: str, command: str, token: str | No
     run.mkdir(exist_ok=True)
     spec = JobSpec(name=name, kind="ssh", exec=command)
     return StagedJob("wf", name, 1, token or f"hf-{name}-{time.time_ns()}", spec, host.run_dir("wf", run), name,
-                     tmp_path, run)
+                     tmp_path)
 
 
 async def _wait(host: SshHost, subs, timeout: float = 30) -> dict:

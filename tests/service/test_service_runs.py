@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hybridflow.api import Workflow, open_store
 from hybridflow.coordinator import ExitCode, RequestError, RunRequest
 from hybridflow.rerun import RerunMode
 
@@ -30,7 +31,8 @@ def _add(client: httpx.Client, name: str, text: bytes = CHAIN) -> None:
 
 
 def _runs(service: LiveService, name: str) -> list[str]:
-    return (service.home / "runs" / name / "runs.txt").read_text().split()
+    folder = Path(Workflow(name, store=open_store(service.home)).spec.base_dir)  # the upload's folder: jobs run in it
+    return (folder / "runs.txt").read_text().split()
 
 
 def _coordinator(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

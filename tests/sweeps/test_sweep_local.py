@@ -61,7 +61,7 @@ def test_two_by_three_sweep_runs_and_gather_reads_all_outputs(home: Path, write_
     assert wf.run() is WorkflowState.DONE
     view = wf.status()
     assert {job.state for job in view.jobs.values()} == {JobState.DONE}
-    run_dir = Path(view.run_dir)
+    run_dir = path.parent  # local jobs run in the workflow's folder
     lines = (run_dir / "all.txt").read_text().splitlines()
     assert len(lines) == 6
     assert "v100 epochs=2 env=2 lr=0.5 base=7 dir=train/epochs=2/gpu=v100 args=--tag demo-train-epochs_2-gpu_v100" in lines

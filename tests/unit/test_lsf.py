@@ -91,7 +91,7 @@ def test_lsf_host_flow_over_fake_shell(tmp_path: Path) -> None:
     host = LsfHost(HostConfig(name="lsf", kind="lsf", options={"queue": "normal", "min_poll_gap": 0}), shell=shell)
     run = tmp_path / "run"
     jobs = [StagedJob("wf", f"j{i}", 1, f"hf-tok{i}", JobSpec(name=f"j{i}", kind="lsf", exec="true"), str(run),
-                      f"j{i}", tmp_path, run) for i in range(3)]
+                      f"j{i}", tmp_path) for i in range(3)]
 
     async def scenario() -> None:
         subs = await host.submit(jobs)

@@ -175,7 +175,7 @@ def _staged(tmp_path: Path, i: int, **args: object) -> StagedJob:
     spec = JobSpec(name=f"j{i}", kind="slurm", exec="true", args=args)
     run = tmp_path / "run"
     run.mkdir(exist_ok=True)
-    return StagedJob("wf", f"j{i}", 1, f"hf-1-j{i}-1-{i:04x}", spec, str(run), f"j{i}", tmp_path, run)
+    return StagedJob("wf", f"j{i}", 1, f"hf-1-j{i}-1-{i:04x}", spec, str(run), f"j{i}", tmp_path)
 
 
 def _host(shell: FakeSlurm, **options: object) -> SlurmHost:
@@ -291,7 +291,7 @@ def test_node_keys_override_script_and_host_defaults(tmp_path: Path) -> None:
     (tmp_path / "train.sh").write_text("#!/bin/bash\n#SBATCH --time=10\n#SBATCH --partition=dev\necho\n")
     spec = JobSpec(name="t", kind="slurm", script="train.sh", args={"partition": "gpu", "gpus": 2})
     host = _host(FakeSlurm(), partition="debug", account="proj")
-    job = StagedJob("wf", "t", 1, "hf-tok", spec, "/w", "t", tmp_path, tmp_path)
+    job = StagedJob("wf", "t", 1, "hf-tok", spec, "/w", "t", tmp_path)
     lines = host.directives(job, "/w")
     assert lines.index("#SBATCH --partition=debug") < lines.index("#SBATCH --partition=dev") < lines.index(
         "#SBATCH --partition=gpu")
@@ -327,9 +327,9 @@ def test_long_running_jobs_are_asked_about_less_often(tmp_path: Path) -> None:
 def test_job_timeout_becomes_time_limit_unless_time_given(tmp_path: Path) -> None:
     host = _host(FakeSlurm())
     job = StagedJob("wf", "t", 1, "hf-t", JobSpec(name="t", kind="slurm", exec="true", timeout=90.0),
-                    "/w", "t", tmp_path, tmp_path)
+                    "/w", "t", tmp_path)
     assert "#SBATCH --time=3" in host.directives(job, "/w")
     job = StagedJob("wf", "t", 1, "hf-t", JobSpec(name="t", kind="slurm", exec="true", timeout=7200.0,
-                                                  args={"time": "30"}), "/w", "t", tmp_path, tmp_path)
+                                                  args={"time": "30"}), "/w", "t", tmp_path)
     lines = host.directives(job, "/w")
     assert [line for line in lines if "--time" in line] == ["#SBATCH --time=30"]

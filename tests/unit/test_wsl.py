@@ -51,7 +51,7 @@ def test_wsl_kind_end_to_end_with_stand_in(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
     spec = JobSpec(name="j", kind="wsl", script="job.sh 7", stage_out=("made.txt",))
-    job = StagedJob("wf", "j", 1, "hf-wsl-1", spec, host.run_dir("wf", run), "j", tmp_path, run)
+    job = StagedJob("wf", "j", 1, "hf-wsl-1", spec, host.run_dir("wf", run), "j", tmp_path)
 
     async def scenario() -> JobState:
         [sub] = await host.submit([job])
@@ -68,7 +68,7 @@ def test_wsl_kind_end_to_end_with_stand_in(tmp_path: Path) -> None:
         raise AssertionError("job did not finish")
 
     assert asyncio.run(scenario()) is JobState.DONE
-    assert (run / "made.txt").read_text() == "made\n"
+    assert (tmp_path / "made.txt").read_text() == "made\n"  # back into the workflow folder
     calls = (tmp_path / "calls.txt").read_text().splitlines()
     assert calls and set(calls) == {"-d Ubuntu --exec"}
     assert os.path.exists(remote / "wf" / "j.exit")

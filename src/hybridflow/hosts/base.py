@@ -32,9 +32,10 @@ class StagedJob:
 
     ``workdir`` is the run directory *on that host* (shared by the run's jobs there);
     files of the attempt are ``{stem}.log``, ``{stem}.exit``, ``{stem}.pid`` and the
-    wrapper ``{stem}.hflow.sh`` in it. ``base_dir`` is the local directory that the
-    workflow's relative script paths start from; ``local_run_dir`` is the coordinator's
-    run directory (source of ``stage_in`` files).
+    wrapper ``{stem}.hflow.sh`` in it. ``base_dir`` is the workflow's folder on the
+    coordinator: relative script paths start from it, ``stage_in`` files come from it and
+    ``stage_out`` files come back into it, and local jobs run in it (see the README,
+    "Where jobs run").
     """
 
     workflow: str
@@ -45,7 +46,6 @@ class StagedJob:
     workdir: str
     stem: str
     base_dir: Path
-    local_run_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
 
 

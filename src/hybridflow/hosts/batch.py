@@ -113,9 +113,15 @@ class BatchHost(RemoteHost):
     def max_parallel(self) -> int:
         return self.config.max_parallel or 100
 
+    @classmethod
+    def shares_filesystem(cls, config: HostConfig) -> bool:
+        """A batch system reached without SSH and given no ``workdir`` runs on this
+        machine's filesystem."""
+        return not config.address and not config.workdir
+
     def run_dir(self, workflow: str, local_run_dir: Path) -> str:
-        if not self.config.address and not self.config.workdir:
-            return str(local_run_dir)  # the batch system shares this machine's filesystem
+        if self.files.shared:
+            return str(local_run_dir)
         return self.files.root(workflow, "~/.hybridflow/runs")
 
     async def _run(self, name: str, argv: Sequence[str], *, timeout: float | None = None) -> CommandResult:

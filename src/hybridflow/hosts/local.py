@@ -5,7 +5,9 @@ Attempts are started by a :class:`~hybridflow.hosts.launcher.Launcher` (one long
 coordinator. The native id is the PID. Exits are noticed at once: the attempt itself
 reports on the launcher's pipe after writing its exit file, and on Linux a pidfd also
 catches an attempt killed before it could; :meth:`Host.notify` then wakes the engine.
-Logs, exit codes and PIDs are plain files in the run directory (:mod:`.attempt`); a
+Jobs run in the workflow's folder (as make and Snakemake do), so the user's files beside
+the workflow are theirs to use and their outputs land there. Logs, exit codes and PIDs are
+plain files in the run directory (:mod:`.attempt`); a
 restarted coordinator finds an attempt by its token in them, and re-attaches to a PID only
 if that process existed when the attempt's pid file was written (so PID reuse cannot fool
 it).
@@ -14,7 +16,6 @@ it).
 from __future__ import annotations
 
 import asyncio
-import glob as globmod
 import logging
 import os
 import shlex
@@ -30,7 +31,7 @@ import psutil
 
 from ..errors import HostError
 from ..states import JobState
-from . import wrapper
+from . import staging, wrapper
 from .attempt import AttemptFiles, parse_exit, parse_stamped
 from .base import Capabilities, Host, HostConfig, Observation, StagedJob, Submission
 from .launcher import Launcher
@@ -78,7 +79,7 @@ class LocalHost(Host):
         self._launched: set[str] = set()  # tokens this instance started (their PIDs are theirs)
         self._canceled: set[str] = set()
         self._exited: set[str] = set()  # attempts whose end was reported (one wake-up each)
-        self._outputs: dict[str, list[str]] = {}  # token -> stage_out patterns to check
+        self._outputs: dict[str, tuple[Path, list[str]]] = {}  # token -> (folder, stage_out patterns to check)
         self._launcher = Launcher(os.environ, self._ended, shutil.which("bash") or "bash")
         self._max_parallel = config.max_parallel or os.cpu_count() or 1
         self._runner = str(Path(wrapper.__file__).parent / "templates" / wrapper.NOTEBOOK_RUNNER)
@@ -126,7 +127,8 @@ class LocalHost(Host):
         except OSError as exc:
             raise HostError(f"job '{job.job}': cannot prepare {job.workdir}: {exc.strerror}") from exc
         footer = f"printf 'ended %s\\n' {shlex.quote(job.token)} >&3 2>/dev/null"
-        return wrapper.render(job, payload, workdir=job.workdir, venv=venv, footer=footer)
+        return wrapper.render(job, payload, workdir=os.path.abspath(job.workdir), cwd=str(job.base_dir.resolve()),
+                              venv=venv, footer=footer)
 
     def _watch(self, pid: int, token: str) -> None:
         """Report the end of ``pid`` even when it was killed (Linux: a pidfd)."""
@@ -203,20 +205,13 @@ class LocalHost(Host):
 
     def _remember_outputs(self, job: StagedJob) -> None:
         if job.spec.stage_out:
-            self._outputs[job.token] = list(job.spec.stage_out)
+            self._outputs[job.token] = (job.base_dir, list(job.spec.stage_out))
 
     async def finish(self, sub: Submission, obs: Observation) -> Observation:
         """A job that succeeded without writing a ``stage_out`` file fails, naming it (as on
-        SSH); the files are already in the run directory, nothing is copied."""
-        outputs = self._outputs.pop(sub.token, [])
-        if obs.state is not JobState.DONE:
-            return obs
-        for pattern in outputs:
-            if not globmod.glob(pattern, root_dir=sub.workdir):
-                message = f"stage_out file '{pattern}' missing in {sub.workdir}"
-                log.warning("job %s: %s", sub.job, message)
-                return Observation(JobState.FAILED, obs.exit_code, message)
-        return obs
+        SSH); the files are already in the workflow's folder, nothing is copied."""
+        folder, outputs = self._outputs.pop(sub.token, (Path(), []))
+        return staging.check_outputs(outputs, sub, folder, obs)
 
     def reattach(self, sub: Submission) -> None:
         """Watch an attempt started by an earlier coordinator."""

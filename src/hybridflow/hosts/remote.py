@@ -35,7 +35,7 @@ def stage_record(job: StagedJob) -> str:
     """A comment line of the wrapper that lets a restarted coordinator stage out without
     the spec."""
     out = list(job.spec.stage_out)
-    return STAGE_MARK + json.dumps({"stage_out": out, "local_run_dir": str(job.local_run_dir)})
+    return STAGE_MARK + json.dumps({"stage_out": out, "workflow_dir": str(job.base_dir)})
 
 
 class RunDirectory:
@@ -45,12 +45,14 @@ class RunDirectory:
     config (and :meth:`close` gives it back).
     """
 
-    def __init__(self, config: HostConfig, kind: str, shell: Shell | None = None) -> None:
+    def __init__(self, config: HostConfig, kind: str, shell: Shell | None = None, *, shared: bool = False) -> None:
         self.config = config
         self.kind = kind
+        #: the host sees the coordinator's filesystem: jobs run in the workflow's folder
+        self.shared = shared
         self._shell = shell
         self._own_shell = shell is None
-        self._jobs: dict[str, tuple[JobSpec, Path]] = {}  # token -> (spec, local run dir)
+        self._jobs: dict[str, tuple[JobSpec, Path]] = {}  # token -> (spec, workflow folder)
 
     @property
     def shell(self) -> Shell:
@@ -73,7 +75,7 @@ class RunDirectory:
 
     def remember(self, job: StagedJob) -> None:
         """Keep what :meth:`finish` needs of an attempt started or found by this process."""
-        self._jobs[job.token] = (job.spec, job.local_run_dir)
+        self._jobs[job.token] = (job.spec, job.base_dir)
 
     async def prepare(self, jobs: list[StagedJob], header: staging.HeaderFn) -> list[staging.Prepared]:
         """Resolve venvs, then stage the attempts (see :func:`staging.prepare`)."""
@@ -83,7 +85,7 @@ class RunDirectory:
             jobs = [_with_venv(job, resolved[job.spec.venv]) if job.spec.venv else job for job in jobs]
         for job in jobs:
             self.remember(job)
-        return await staging.prepare(shell, jobs, python=self.python, header=header)
+        return await staging.prepare(shell, jobs, python=self.python, header=header, shared=self.shared)
 
     async def files(self, workdir: str, stem: str) -> AttemptFiles:
         """The attempt's files, with ``~`` and relative roots resolved on the host."""
@@ -107,7 +109,7 @@ class RunDirectory:
         workdir = await self.shell.resolve(sub.workdir)
         known = self._jobs.get(sub.token)
         if known is not None:
-            spec, local_run_dir = known
+            spec, folder = known
             patterns: tuple[str, ...] = spec.stage_out
         else:  # attempt started by an earlier coordinator: read its record in the wrapper
             record = await self._stage_record(workdir, sub.stem)
@@ -117,10 +119,15 @@ class RunDirectory:
                 patterns = staging.recorded_paths(record["stage_out"])
             except ValueError as exc:
                 return Observation(JobState.FAILED, obs.exit_code, f"stage_out record in the wrapper: {exc}")
-            local_run_dir = Path(record["local_run_dir"])
+            destination = record.get("workflow_dir", record.get("local_run_dir"))  # the latter: before 0.4
+            if not isinstance(destination, str):
+                return Observation(JobState.FAILED, obs.exit_code, "stage_out record in the wrapper names no folder")
+            folder = Path(destination)
         if not patterns:
             return obs
-        return await staging.stage_out(self.shell, patterns, sub, workdir, local_run_dir, obs)
+        if self.shared:
+            return staging.check_outputs(patterns, sub, folder, obs)
+        return await staging.stage_out(self.shell, patterns, sub, workdir, folder, obs)
 
     async def _stage_record(self, workdir: str, stem: str) -> dict[str, Any] | None:
         for line in (await self.wrapper_text(workdir, stem)).splitlines():
@@ -144,10 +151,16 @@ class RemoteHost(Host):
         self, config: HostConfig, notify: Callable[[], None] | None = None, *, shell: Shell | None = None
     ) -> None:
         super().__init__(config, notify)
-        self.files = RunDirectory(config, self.kind, shell)
+        self.files = RunDirectory(config, self.kind, shell, shared=self.shares_filesystem(config))
         #: commands sent and calls served, by name (for tests and benchmarks)
         self.stats: Counter[str] = Counter()
         self.poll_interval = float(config.options.get("poll_interval", type(self).poll_interval))
+
+    @classmethod
+    def shares_filesystem(cls, config: HostConfig) -> bool:
+        """Whether the host's jobs see the coordinator's filesystem (then they run in the
+        workflow's folder and their run directory is the coordinator's)."""
+        return False
 
     @property
     def shell(self) -> Shell:

@@ -7,8 +7,11 @@ Shared by every kind that runs the wrapper somewhere else than the coordinator's
     WORKDIR/.hflow/           notebook runner
     WORKDIR/<script path>     the job's script, at its path relative to the workflow
 
-``stage_in``/``stage_out`` node keys are lists (or one string) of paths relative to the
-run directory, globs allowed; inputs come from the coordinator's run directory.
+``stage_in``/``stage_out`` node keys are lists (or one string) of paths, globs allowed,
+relative to the workflow's folder on the coordinator (:attr:`StagedJob.base_dir`) and to
+the run directory on the host: inputs are copied from that folder to the same relative
+path on the host, outputs from the host back into that folder (where the workflow's local
+jobs, which run in it, find them).
 """
 
 from __future__ import annotations
@@ -73,11 +76,14 @@ async def prepare(
     *,
     python: str,
     header: HeaderFn | None = None,
+    shared: bool = False,
 ) -> list[Prepared]:
     """Create run directories, copy scripts, notebook runner and stage_in files, write wrappers.
 
-    Raises :class:`HostError` (permanent) when a stage_in file is missing, transient ones
-    from the transport.
+    ``shared``: the host sees the coordinator's filesystem (a batch system on this
+    machine); its jobs then run in the workflow's folder, as local jobs do, and nothing is
+    copied but the wrapper (and the notebook runner). Raises :class:`HostError`
+    (permanent) when a stage_in file is missing, transient ones from the transport.
     """
     workdirs = {job.workdir: await shell.resolve(job.workdir) for job in jobs}
     for absolute in set(workdirs.values()):
@@ -96,10 +102,14 @@ async def prepare(
     async def one(job: StagedJob) -> Prepared:
         workdir = workdirs[job.workdir]
         base = PurePosixPath(workdir)
-        await stage_in(shell, job, workdir)
+        cwd = str(job.base_dir.resolve()) if shared else workdir
         script = None
         target = script_target(job.spec)
-        if target is not None:
+        if shared:
+            script = str(job.base_dir / job.spec.script_path) if job.spec.script_path else None
+        else:
+            await stage_in(shell, job, workdir)
+        if target is not None and not shared:
             local = (job.base_dir / (job.spec.script_path or "")).resolve()
             script = str(base / target)
             if PurePosixPath(target).parent != PurePosixPath("."):
@@ -113,7 +123,7 @@ async def prepare(
         interpreter = "python" if job.spec.venv else python
         payload = wrapper.payload_argv(job, script, interpreter, runner)
         lines = list(header(job, workdir)) if header else []
-        text = wrapper.render(job, payload, workdir=workdir, venv=job.spec.venv, header=lines)
+        text = wrapper.render(job, payload, workdir=workdir, cwd=cwd, venv=job.spec.venv, header=lines)
         path = AttemptFiles(workdir, job.stem).wrapper
         await shell.write_bytes(path, text.encode(), 0o755)
         return Prepared(job, workdir, path)
@@ -122,21 +132,22 @@ async def prepare(
 
 
 async def stage_in(shell: Shell, job: StagedJob, workdir: str) -> None:
-    """Copy the job's ``stage_in`` files from the coordinator's run directory.
+    """Copy the job's ``stage_in`` files from the workflow's folder.
 
-    Only regular files inside that directory are copied (directories file by file): a
+    Only regular files inside that folder are copied (directories file by file): a
     symbolic link is refused, naming it, unless the job sets ``stage_follow_links: true``,
-    so that a link in the run directory cannot carry ``/etc/passwd`` to another host.
+    so that a link in the folder cannot carry ``/etc/passwd`` to another host.
     """
     patterns = job.spec.stage_in
     follow = job.spec.stage_follow_links
-    root = job.local_run_dir.resolve()
+    folder = job.base_dir
+    root = folder.resolve()
     for pattern in patterns:
-        matches = sorted(job.local_run_dir.glob(pattern))
+        matches = sorted(folder.glob(pattern))
         if not matches:
-            raise HostError(f"job '{job.job}': stage_in file '{pattern}' not found in {job.local_run_dir}")
+            raise HostError(f"job '{job.job}': stage_in file '{pattern}' not found in {folder}")
         for local in (item for match in matches for item in _regular_files(job, match, root, follow)):
-            relative = local.relative_to(job.local_run_dir).as_posix()
+            relative = local.relative_to(folder).as_posix()
             target = str(PurePosixPath(workdir) / relative)
             if "/" in relative:
                 await shell.makedirs(str(PurePosixPath(target).parent))
@@ -150,12 +161,12 @@ def _regular_files(job: StagedJob, match: Path, root: Path, follow: bool) -> lis
     pending = [match]
     while pending:
         path = pending.pop()
-        name = path.relative_to(job.local_run_dir).as_posix()
+        name = path.relative_to(job.base_dir).as_posix()
         if path.is_symlink() and not follow:
             raise HostError(f"job '{job.job}': stage_in '{name}' is a symbolic link "
                             "(set stage_follow_links: true to copy what it points to)")
         if not follow and not path.resolve().is_relative_to(root):
-            raise HostError(f"job '{job.job}': stage_in '{name}' is outside the run directory")
+            raise HostError(f"job '{job.job}': stage_in '{name}' is outside the workflow folder")
         if path.is_dir():
             pending.extend(sorted(path.iterdir(), reverse=True))
         elif path.is_file():
@@ -165,10 +176,23 @@ def _regular_files(job: StagedJob, match: Path, root: Path, follow: bool) -> lis
     return found
 
 
-async def stage_out(shell: Shell, patterns: Sequence[str], sub: Submission, workdir: str, local_run_dir: Path,
+def check_outputs(patterns: Sequence[str], sub: Submission, folder: Path, obs: Observation) -> Observation:
+    """A successful attempt whose job ran in the workflow's ``folder``: FAILED, naming the
+    first ``stage_out`` pattern that matches no file there (nothing is copied)."""
+    if obs.state is not JobState.DONE:
+        return obs
+    for pattern in patterns:
+        if not any(folder.glob(pattern)):
+            message = f"stage_out file '{pattern}' missing in {folder}"
+            log.warning("job %s: %s", sub.job, message)
+            return Observation(JobState.FAILED, obs.exit_code, message)
+    return obs
+
+
+async def stage_out(shell: Shell, patterns: Sequence[str], sub: Submission, workdir: str, folder: Path,
                     obs: Observation) -> Observation:
-    """Copy the files of the ``stage_out`` ``patterns`` back; a missing one turns success
-    into FAILED naming it."""
+    """Copy the files of the ``stage_out`` ``patterns`` back into the workflow's ``folder``;
+    a missing one turns success into FAILED naming it."""
     for pattern in patterns:
         matches = await shell.glob(workdir, pattern)
         if not matches:
@@ -176,8 +200,8 @@ async def stage_out(shell: Shell, patterns: Sequence[str], sub: Submission, work
             log.warning("job %s: %s", sub.job, message)
             return Observation(JobState.FAILED, obs.exit_code, message)
         for relative in matches:
-            await shell.get(str(PurePosixPath(workdir) / relative), local_run_dir / relative)
-            log.debug("stage_out %s: %s:%s -> %s", sub.job, shell.label, relative, local_run_dir)
+            await shell.get(str(PurePosixPath(workdir) / relative), folder / relative)
+            log.debug("stage_out %s: %s:%s -> %s", sub.job, shell.label, relative, folder)
     return obs
 
 

@@ -1,6 +1,7 @@
 """The one job wrapper every kind runs: rendering it and building the payload line.
 
-The wrapper (``templates/job.sh``) changes to the run directory, writes ``PID TOKEN`` to
+The wrapper (``templates/job.sh``) changes to the job's working directory (the workflow's
+folder for local jobs, the run directory elsewhere), writes ``PID TOKEN`` to
 ``{stem}.pid``, activates the venv, runs the payload with stdout+stderr to ``{stem}.log``
 and writes ``STATUS TOKEN`` to ``{stem}.exit`` (one short write: a reader that finds the
 file empty treats it as not written yet; see :mod:`.attempt` for why the token). Completion
@@ -41,7 +42,9 @@ def payload_argv(job: StagedJob, script: str | None, python: str, notebook_runne
     """The payload: an argv list, or for ``exec`` the user's shell line itself.
 
     ``script`` is where the job's script is on the executing host; ``python`` the
-    interpreter for ``.py``/``.ipynb`` (``python`` when a venv is active).
+    interpreter for ``.py``/``.ipynb`` (``python`` when a venv is active). An executed
+    notebook is written as ``{stem}.out.ipynb`` in the job's working directory, beside its
+    other outputs.
     """
     spec = job.spec
     if spec.exec is not None and not spec.script:
@@ -60,12 +63,15 @@ def render(
     payload: Sequence[str] | str,
     *,
     workdir: str,
+    cwd: str | None = None,
     venv: str | None = None,
     header: Sequence[str] = (),
     environment: Mapping[str, str] | None = None,
     footer: str = "",
 ) -> str:
-    """The wrapper script text for one attempt in ``workdir`` (a POSIX path on its host).
+    """The wrapper script text for one attempt whose files are in ``workdir`` (an absolute
+    POSIX path on its host) and that runs in ``cwd`` (default ``workdir``), exported as
+    ``$HF_WORKFLOW_DIR``.
 
     ``footer`` runs after the exit file is written (the local kind's wake-up line).
     """
@@ -88,6 +94,7 @@ def render(
         token=job.token,
         token_q=q(job.token),
         workdir=q(workdir),
+        cwd=q(cwd or workdir),
         pidfile=q(files.pid),
         logfile=q(files.log),
         exitfile=q(files.exit),
