@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .api import Workflow, open_store
 from .errors import HybridflowError, SpecError
 from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
@@ -9,9 +11,14 @@ from .progress import progress
 from .spec import JobSpec, WorkflowSpec
 from .states import JobState, WorkflowState
 
+if TYPE_CHECKING:
+    from .functions.future import Future
+    from .functions.remote import map, remote
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "Future",
     "HybridflowError",
     "JobSpec",
     "JobState",
@@ -23,6 +30,19 @@ __all__ = [
     "WorkflowSpec",
     "WorkflowState",
     "__version__",
+    "map",
     "open_store",
     "progress",
+    "remote",
 ]
+
+#: loaded on first use, so that ``import hybridflow`` (and ``hflow``) stays without cloudpickle
+_LAZY = frozenset({"Future", "map", "remote"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import functions
+
+        return getattr(functions, name)
+    raise AttributeError(f"module 'hybridflow' has no attribute {name!r}")

@@ -17,13 +17,14 @@ import asyncio
 import dataclasses
 import logging
 import shlex
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import config, load as loading, spec as specs
 from .engine import Engine
 from .errors import NotFoundError, SpecError
+from .keys import check_keys
 from .names import chain_edges
 from .policies import SchedulingPolicy
 from .rerun import RerunMode
@@ -50,14 +51,17 @@ def open_store(home: str | Path | None = None) -> Store:
 class Workflow:
     """A named workflow in the state database.
 
-    ``Workflow(name)`` opens it, creating an empty one when it does not exist yet.
+    ``Workflow(name)`` opens it, creating an empty one when it does not exist yet, whose
+    ``folder`` (default: the current directory) is where its relative scripts are found and
+    its local jobs run, as a file's folder is for :meth:`load`.
     """
 
-    def __init__(self, name: str, *, store: Store | None = None) -> None:
+    def __init__(self, name: str, *, store: Store | None = None, folder: str | Path | None = None) -> None:
         self.store = store or open_store()
         self.name = name
         if not self.store.exists(name):
-            self.store.save(validate(WorkflowSpec(name=name, base_dir=str(Path.cwd()))))
+            base = Path(folder) if folder is not None else Path.cwd()
+            self.store.save(validate(WorkflowSpec(name=name, base_dir=str(base.resolve()))))
 
     @classmethod
     def load(cls, path: str | Path, *, name: str | None = None, store: Store | None = None,
@@ -96,13 +100,67 @@ class Workflow:
 
         ``after`` names its parents (added in the same transaction, so a running
         coordinator never sees the job without them). Works while the workflow runs: the
-        running coordinator starts it when ready.
+        running coordinator starts it when ready. Keys are checked as in a file: one close
+        to a known key (``retires``) is a :class:`~hybridflow.errors.SpecError` with "did
+        you mean"; any other unknown key is kept as a job argument with a logged warning.
         """
+        for line in check_keys({"workflow": {"nodes": {name: {"kind": kind, **fields}}}}):
+            log.warning("%s", line)
         job = JobSpec.from_dict(name, {"kind": kind, **fields})
         edges = [(parent, job.name) for parent in after]
         updated = validate(self.spec.with_jobs([job]).with_edges(edges))
         self.store.add_jobs(self.name, [updated.jobs[job.name]], edges)
         return updated.jobs[job.name]
+
+    def add_call(self, fn: Callable[..., Any], /, *args: Any, after: Sequence[str] = (), name: str | None = None,
+                 inputs: Mapping[str, str] | None = None, **kwargs: Any) -> JobSpec:
+        """Add a function node: a job that calls ``fn(*args, **kwargs)``.
+
+        ``fn`` is pickled by value (with ``args``/``kwargs``) into a bundle under
+        ``$HYBRIDFLOW_HOME/bundles``; made with ``hybridflow.remote(fn, host=...)`` it runs
+        where that says (its ``kind``, ``partition``, ``retries``...), else locally. A value
+        ``"{JOB.result}"`` (or ``inputs={param: JOB}``) passes that function node's result
+        object, staged like a file; JOB becomes a parent. ``name`` defaults to ``fn``'s name.
+        Returns the stored job (see :mod:`hybridflow.callnodes`).
+        """
+        from . import callnodes
+        from .functions import bundle as bundles
+
+        node_options = getattr(fn, "node_options", None)
+        options: dict[str, Any] = dict(node_options()) if callable(node_options) else {}
+        function = getattr(fn, "fn", fn) if callable(node_options) else fn
+        refs: dict[str, str] = dict(inputs or {})
+        plain_args: list[Any] = []
+        for index, value in enumerate(args):
+            match = callnodes.RESULT_REF.fullmatch(value) if isinstance(value, str) else None
+            if match:
+                refs[str(index)] = match.group(1)
+            plain_args.append(None if match else value)
+        plain_kwargs: dict[str, Any] = {}
+        for key, value in kwargs.items():
+            match = callnodes.RESULT_REF.fullmatch(value) if isinstance(value, str) else None
+            if match:
+                refs[key] = match.group(1)
+            else:
+                plain_kwargs[key] = value
+        stored = bundles.pickle_arguments(plain_args, plain_kwargs)
+        bundle = bundles.write_bundle(config.home() / "bundles", function, args=stored)
+        fields = {**options, "call": bundles.target_of(function), "bundle": str(bundle), "inputs": refs}
+        kind = str(fields.pop("kind", "local"))
+        return self.add_job(name or bundles.job_name(function), kind=kind,
+                            after=list(dict.fromkeys([*after, *refs.values()])), **fields)
+
+    def result(self, job: str) -> Any:
+        """The result of function node ``job`` (run first): its return value, or its
+        exception re-raised with the remote traceback attached."""
+        from .functions import results
+
+        view = self.status()
+        if job not in view.jobs:
+            raise NotFoundError(f"workflow '{self.name}' has no job '{job}'")
+        if not view.jobs[job].state.is_terminal:
+            raise NotFoundError(f"job '{job}' of workflow '{self.name}' has not finished ({view.jobs[job].state.value})")
+        return results.outcome(view, job, f"{self.name}:{job}")
 
     def add_dependencies(self, *chains: str) -> None:
         """Add edges from chains such as ``"a,b,c"`` (a→b→c) or ``"prep,train[1-3]"``."""
@@ -143,10 +201,11 @@ class Workflow:
         on_update: Callable[[Engine], None] | None = None,
         rerun: RerunMode | str = RerunMode.DEFAULT,
         from_jobs: Sequence[str] = (),
+        only_jobs: Sequence[str] = (),
     ) -> Engine:
         """An engine for this workflow (see :meth:`run` for the options)."""
         return Engine(self.store, self.name, policy=policy, sequential=not parallel, run_dir=workdir,
-                      on_update=on_update, rerun=RerunMode(rerun), from_jobs=from_jobs)
+                      on_update=on_update, rerun=RerunMode(rerun), from_jobs=from_jobs, only=only_jobs)
 
     def run(self, parallel: bool = True, **options: Any) -> WorkflowState:
         """Run (or resume) the workflow to the end; returns its final state.
@@ -154,8 +213,10 @@ class Workflow:
         Options: ``policy`` (a :class:`SchedulingPolicy`), ``workdir``, ``on_update``,
         ``rerun`` (``"default"``: reuse jobs that succeeded and are unchanged — same spec,
         script content and parents —; ``"failed"``: only unsuccessful jobs and their
-        dependents; ``"force"``: everything) and ``from_jobs`` (those and their
-        descendants). Attempts still running from a coordinator that died are re-attached.
+        dependents; ``"force"``: everything), ``from_jobs`` (those and their
+        descendants) and ``only_jobs`` (just those: see
+        :class:`~hybridflow.coordinator.RunRequest`; ``from_jobs`` must name them too).
+        Attempts still running from a coordinator that died are re-attached.
         """
         return asyncio.run(self.engine(parallel=parallel, **options).run())
 

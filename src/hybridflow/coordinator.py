@@ -33,10 +33,11 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from . import dag
 from .api import Workflow, open_store
 from .errors import HybridflowError, LockedError, NotFoundError, SpecError
 from .rerun import RerunMode
-from .states import WorkflowState
+from .states import JobState, WorkflowState
 from .store.sqlite import Store
 
 if TYPE_CHECKING:
@@ -69,6 +70,10 @@ class RunRequest:
     workflow: str
     rerun: RerunMode = RerunMode.DEFAULT
     from_jobs: tuple[str, ...] = ()
+    #: ``run --job``: run just these jobs (again, if they ran before), start nothing else;
+    #: their parents must be done or named too; their finished descendants go back to
+    #: ready (their inputs are about to change) for a later whole run
+    only_jobs: tuple[str, ...] = ()
     workdir: Path | None = None
     sequential: bool = False
     resume: bool = True
@@ -82,11 +87,13 @@ class RunRequest:
             valid = ", ".join(mode.value for mode in RerunMode)
             raise RequestError(f"unknown rerun mode {self.rerun!r} (valid: {valid})") from None
         object.__setattr__(self, "rerun", rerun)
-        if isinstance(self.from_jobs, str) or not all(isinstance(job, str) and job for job in self.from_jobs):
-            raise RequestError("from_jobs must be a list of job names")
-        object.__setattr__(self, "from_jobs", tuple(self.from_jobs))
-        if self.from_jobs and rerun is not RerunMode.DEFAULT:
-            raise RequestError("use only one of --rerun-failed, --from and --force")
+        for name in ("from_jobs", "only_jobs"):
+            jobs = getattr(self, name)
+            if isinstance(jobs, str) or not all(isinstance(job, str) and job for job in jobs):
+                raise RequestError(f"{name} must be a list of job names")
+            object.__setattr__(self, name, tuple(jobs))
+        if sum(map(bool, (self.from_jobs, self.only_jobs, rerun is not RerunMode.DEFAULT))) > 1:
+            raise RequestError("use only one of --job, --rerun-failed, --from and --force")
         if self.workdir is not None:
             object.__setattr__(self, "workdir", Path(self.workdir))
         for name in ("sequential", "resume"):
@@ -102,6 +109,7 @@ class RunRequest:
         data: dict[str, Any] = asdict(self)
         data["rerun"] = self.rerun.value
         data["from_jobs"] = list(self.from_jobs)
+        data["only_jobs"] = list(self.only_jobs)
         data["workdir"] = None if self.workdir is None else str(self.workdir)
         return json.dumps(data)
 
@@ -121,9 +129,11 @@ class RunRequest:
         workdir = data.get("workdir")
         if workdir is not None and not isinstance(workdir, str):
             raise RequestError("workdir must be a path")
-        if not isinstance(data.get("from_jobs", []), list):
-            raise RequestError("from_jobs must be a list of job names")
+        for name in ("from_jobs", "only_jobs"):
+            if not isinstance(data.get(name, []), list):
+                raise RequestError(f"{name} must be a list of job names")
         return cls(**{**data, "from_jobs": tuple(data.get("from_jobs", ())),
+                      "only_jobs": tuple(data.get("only_jobs", ())),
                       "workdir": None if workdir is None else Path(workdir)})
 
 
@@ -160,23 +170,55 @@ def check(request: RunRequest, store: Store) -> None:
     :class:`RequestError`). The service calls this before it starts a coordinator."""
     if not store.exists(request.workflow):
         raise NotFoundError(f"no workflow named '{request.workflow}'")
-    if request.from_jobs:
-        jobs = store.spec(request.workflow).jobs
-        unknown = [job for job in request.from_jobs if job not in jobs]
-        if unknown:
-            raise RequestError(f"--from names unknown job '{unknown[0]}' of workflow '{request.workflow}'")
+    for option, named in (("--from", request.from_jobs), ("--job", request.only_jobs)):
+        if named:
+            jobs = store.spec(request.workflow).jobs
+            unknown = [job for job in named if job not in jobs]
+            if unknown:
+                raise RequestError(f"{option} names unknown job '{unknown[0]}' of workflow '{request.workflow}'")
+    if request.only_jobs:
+        _check_only(store, request.workflow, request.only_jobs)
+
+
+def _check_only(store: Store, workflow: str, jobs: Sequence[str]) -> None:
+    """Raise :class:`RequestError` unless ``jobs`` can run alone: each parent of a named
+    job is named too, or done and not about to run again."""
+    view = store.view(workflow)
+    graph = dag.build(view.spec.jobs, view.spec.edges)
+    named = set(jobs)
+    again = set(named)
+    for job in named:
+        again |= {d for d in dag.descendants(graph, job) if view.jobs[d].state.is_terminal}
+    for job in jobs:
+        for parent in sorted(graph.predecessors(job)):
+            if parent in named:
+                continue
+            if parent in again:
+                raise RequestError(f"--job {job}: its parent '{parent}' runs again after another named job: name it too")
+            state = view.jobs[parent].state
+            if state is not JobState.DONE:
+                raise RequestError(f"--job {job}: its parent '{parent}' is {state.value}, not done: "
+                                   "name it too, or run the whole workflow")
 
 
 def run(request: RunRequest, *, store: Store | None = None, watch: Watch | None = None) -> RunResult:
-    """Run the stored workflow ``request.workflow`` to its end (see the module's contracts)."""
+    """Run the stored workflow ``request.workflow`` to its end (see the module's contracts).
+
+    With ``only_jobs`` the exit code speaks for those jobs (OK when they all ended done);
+    the workflow's own state stays failed while other jobs are not done.
+    """
     store = store or open_store()
     check(request, store)
     engine = Workflow(request.workflow, store=store).engine(
         parallel=not request.sequential, workdir=request.workdir, rerun=request.rerun,
-        from_jobs=request.from_jobs,
+        from_jobs=request.from_jobs or request.only_jobs, only_jobs=request.only_jobs,
     )
     state = asyncio.run(_drive(engine, watch))
-    return RunResult(exit_code_of(state), state, tuple(engine.reused))
+    code = exit_code_of(state)
+    if request.only_jobs and code is ExitCode.FAILED:
+        jobs = store.view(request.workflow).jobs
+        code = ExitCode.OK if all(jobs[job].state is JobState.DONE for job in request.only_jobs) else code
+    return RunResult(code, state, tuple(engine.reused))
 
 
 async def _drive(engine: Engine, watch: Watch | None) -> WorkflowState:

@@ -22,16 +22,16 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
-from . import config, dag, faults, rerun
+from . import config, dag, faults, logreading, rerun
 from .errors import HostError
 from .hostpool import HostPool
-from .hosts.base import Host, Observation, StagedJob, Submission, gather_limited
+from .hosts.base import Host, Observation, StagedJob, Submission
 from .notify import Notifier
-from .policies import ParallelPolicy, SchedulingPolicy, SequentialPolicy
+from .policies import OnlyPolicy, ParallelPolicy, SchedulingPolicy, SequentialPolicy
 from .progress import LogMiner
 from .readiness import Readiness, Skip
 from .rerun import RerunMode
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 CONTROL_INTERVAL = 0.5  # seconds between reads of cancel requests when nothing else happens
 CONTROL_GAP = 0.05  # at most this often, however fast jobs finish
-LOG_INTERVAL = 0.5  # seconds between log reads of one running attempt (at least)
 
 
 class Engine:
@@ -68,11 +67,16 @@ class Engine:
         on_update: Callable[[Engine], None] | None = None,
         rerun: RerunMode = RerunMode.DEFAULT,
         from_jobs: Sequence[str] = (),
+        only: Collection[str] = (),
         hosts: Mapping[HostKey, Host] | None = None,
     ) -> None:
         self.store = store
         self.name = name
         self.policy: SchedulingPolicy = policy or (SequentialPolicy() if sequential else ParallelPolicy())
+        #: ``run --job``: start only these; the run ends once none of them can start or runs
+        self.only = frozenset(only)
+        if self.only:
+            self.policy = OnlyPolicy(self.policy, self.only)
         self.explicit_run_dir = Path(run_dir).resolve() if run_dir else None
         self.on_update = on_update
         self.rerun = RerunMode(rerun)
@@ -162,7 +166,9 @@ class Engine:
         self.limits = RunLimits(self.spec, time.monotonic())
         fresh = view.state is not WorkflowState.RUNNING
         with self.store.transaction():
-            self.store.start_run(self.wid, str(self.run_dir), reset, fresh=fresh)
+            self.store.start_run(self.wid, str(self.run_dir), reset, fresh=fresh,
+                                 options={"rerun": self.rerun.value, "from": list(self.from_jobs),
+                                          "only": sorted(self.only)})
         self.run_state = RunState(states, {name: job.attempt for name, job in view.jobs.items()},
                             {name: job.progress for name, job in view.jobs.items()})
         for job in reset:
@@ -208,7 +214,7 @@ class Engine:
             return True
         await self._confirm_unsubmitted()
         await self._observe(now)
-        await self._mine_due(now)
+        await logreading.read_due(self.run_state, self.hosts, now)
         await self._enforce_timeouts(now)
         self._release_retries(now)
         staged = self._select()
@@ -218,7 +224,8 @@ class Engine:
         await self._submit(staged)  # what it learns (native ids) is written with the next round
         if self.on_update is not None:
             self.on_update(self)
-        return not self.run_state.active and not self.readiness.ready and not self.limits.retry_at
+        waiting = self.readiness.ready if not self.only else self.only.intersection(self.readiness.ready)
+        return not self.run_state.active and not waiting and not self.limits.retry_at
 
     def _next_wait(self) -> float:
         now = time.monotonic()
@@ -277,37 +284,12 @@ class Engine:
             log.warning("host %s: poll failed: %s", slot.host.name, exc)
             return {a.staged.token: Observation(JobState.UNKNOWN, message=str(exc)) for a in attempts}
 
-    async def _mine_due(self, now: float) -> None:
-        """Read the logs of running attempts on their own cadence, not the hosts' polling
-        back-off: progress printed by a long job is recorded within seconds."""
-        due = [a for a in self.run_state.active.values()
-               if a.state is JobState.RUNNING and a.sub is not None and now >= a.next_log_read]
-        for attempt in due:
-            attempt.next_log_read = now + max(LOG_INTERVAL, self.hosts[attempt.host_key].host.log_interval)
-        if len(due) == 1:
-            await self._mine(due[0])
-        elif due:
-            await gather_limited([self._mine(attempt) for attempt in due])
-
-    async def _mine(self, attempt: Attempt) -> None:
-        assert attempt.sub is not None
-        try:
-            data, _ = await self.hosts[attempt.host_key].host.read_log(attempt.sub, attempt.miner.read_offset)
-        except HostError as exc:
-            log.debug("job %s: log not readable now: %s", attempt.staged.job, exc)
-            return
-        if not data:
-            return
-        mark = attempt.miner.feed(data)
-        self.run_state.log_read(attempt)
-        job = attempt.staged.job
-        if mark is not None and mark.progress is not None and mark.progress != self.run_state.jobs[job].progress:
-            self.run_state.set_progress(job, mark.progress, mark.message)
-
     async def _apply(self, attempt: Attempt, obs: Observation) -> None:
         if obs.state.is_terminal:
+            if obs.usage is not None:
+                self.run_state.used(attempt, obs.usage)
             if obs.state is not JobState.CANCELED:
-                await self._mine(attempt)
+                await logreading.mine(attempt, self.hosts[attempt.host_key].host, self.run_state)
             if obs.state is JobState.DONE and attempt.sub is not None:
                 obs = await self.hosts[attempt.host_key].host.finish(attempt.sub, obs)
             self._finish(attempt.staged.job, obs)

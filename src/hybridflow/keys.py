@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from . import jobfields
+from .callnodes import CALL_KEYS
 from .errors import SpecError
 from .hostconfig import HostConfig
 from .spec import JOB_FIELDS, STATE_FIELDS
@@ -71,8 +72,8 @@ SWEEP_KEYS = ("experiments", "constants")
 #: node attributes cloudmesh-cc writes into the files it saves: kept, never a warning
 CLOUDMESH_KEYS = ("label_format", "format", "number", "parent", "created", "modified", "tstart", "tend",
                   "instance", "pid", "directory")
-#: the node keys of every kind: fields, policy, sweeps, state, cloudmesh's attributes
-NODE_KEYS = (*JOB_FIELDS, *jobfields.FIELDS, *SWEEP_KEYS, *STATE_FIELDS, *CLOUDMESH_KEYS)
+#: the node keys of every kind: fields, policy, sweeps, function nodes, state, cloudmesh's attributes
+NODE_KEYS = (*JOB_FIELDS, *jobfields.FIELDS, *SWEEP_KEYS, *CALL_KEYS, *STATE_FIELDS, *CLOUDMESH_KEYS)
 #: an option of one kind that another kind names differently
 EQUIVALENT = {"queue": "partition", "partition": "queue", "project": "account", "account": "project"}
 #: how many unknown keys one warning line names

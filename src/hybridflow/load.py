@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .callnodes import hoist
 from .errors import LimitError
 from .files import read_text
 from .keys import check_keys
@@ -75,6 +76,7 @@ def build(doc: Any, *, name: str, file: str | None = None, base_dir: str = ".",
     count_declared(doc, limits, file)
     warnings = check_keys(doc, file=file, strict=strict)
     spec = from_document(doc, name=name, file=file, base_dir=base_dir)
+    spec = spec.with_jobs(hoist(job) for job in spec.jobs.values())  # "{job.result}" before sweeps fill placeholders
     jobs, edges = expand_sweeps(spec.jobs, spec.edges, spec.options, base_dir=base_dir, file=file, limits=limits)
     spec = dataclasses.replace(spec, jobs=jobs, edges=tuple(dict.fromkeys(edges)), warnings=warnings)
     spec = validate(spec, limits=limits)

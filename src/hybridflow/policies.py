@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from typing import Protocol
 
 
@@ -71,3 +71,24 @@ class SequentialPolicy:
             return []
         job = min(ready, key=order)
         return [job] if slots.get(host_of(job), 0) > 0 else []
+
+
+class OnlyPolicy:
+    """Start only ``jobs`` (``hflow workflow run --job``), in the order ``base`` would."""
+
+    needs_all_ready = True  # see every ready job: the head of a host's queue may not be one of ours
+
+    def __init__(self, base: SchedulingPolicy, jobs: Collection[str]) -> None:
+        self.base = base
+        self.jobs = frozenset(jobs)
+
+    def select(
+        self,
+        ready: Sequence[str],
+        host_of: Callable[[str], Hashable],
+        slots: Mapping[Hashable, int],
+        running: int,
+        order: Callable[[str], int],
+    ) -> list[str]:
+        ours = [job for job in ready if job in self.jobs]
+        return self.base.select(ours, host_of, slots, running, order) if ours else []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .states import JobState, WorkflowState
+from .usage import Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class AttemptChange:
     log_offset: int | None = None
     started: float | None = None
     ended: float | None = None
+    usage: Usage | None = None
 
 
 @dataclass(frozen=True, slots=True)

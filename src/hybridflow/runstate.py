@@ -17,6 +17,7 @@ from .hosts.base import StagedJob, Submission
 from .progress import LogMiner
 from .rounds import AttemptChange, FingerprintChange, NewAttempt, ProgressChange, RunEnd, StateChange, Write
 from .states import JobState, WorkflowState
+from .usage import Usage
 
 HostKey = tuple[str, str]  # (kind, host name): one host instance per key and run
 
@@ -145,6 +146,10 @@ class RunState:
         run.active = self.active[attempt.staged.job] = attempt
         run.attempt = number
         run.state = attempt.state
+
+    def used(self, attempt: Attempt, usage: Usage) -> None:
+        """The host reported what the finished attempt used."""
+        self.writes.append(AttemptChange(attempt.staged.token, usage=usage))
 
     def confirmed(self, attempt: Attempt) -> None:
         """The host told the attempt's native id."""

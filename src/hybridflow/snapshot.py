@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from .spec import JobSpec, WorkflowSpec
 from .states import JobState, WorkflowState
+from .usage import Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class AttemptView:
     started: float | None
     ended: float | None
     message: str | None
+    usage: Usage | None = None  # what a finished batch attempt used
 
     @property
     def log_name(self) -> str:
@@ -67,7 +69,8 @@ class WorkflowView:
     t0: float | None = None
     t1: float | None = None
     running_pid: int | None = None
-    attempts: Mapping[str, AttemptView] = field(default_factory=dict)  # latest per job
+    attempts: Mapping[str, AttemptView] = field(default_factory=dict)  # latest per job, this run's only
+    dead_pid: int | None = None  # state INTERRUPTED: the coordinator that died holding the lock
 
     @property
     def name(self) -> str:
@@ -83,3 +86,22 @@ class WorkflowView:
         for job in self.jobs.values():
             counts[job.state.value] = counts.get(job.state.value, 0) + 1
         return counts
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """One recorded run of a workflow (``runs`` table). ``state`` is ``interrupted`` for a
+    run still marked running whose coordinator (``pid``) is gone."""
+
+    number: int
+    started: float
+    ended: float | None
+    state: WorkflowState
+    started_by: str
+    pid: int | None
+    options: Mapping[str, object]
+    counts: Mapping[str, int]
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.ended is None else self.ended - self.started

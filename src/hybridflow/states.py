@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .usage import Usage
+
 
 class JobState(StrEnum):
     """State of one job in a run."""
@@ -92,12 +94,15 @@ class WorkflowState(StrEnum):
     DONE = "done"  # every job done
     FAILED = "failed"  # finished, some job did not succeed
     CANCELED = "canceled"
+    INTERRUPTED = "interrupted"  # shown, never stored: 'running' whose coordinator died
 
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """A fact seen on a host about one attempt: its state, exit code and a message."""
+    """A fact seen on a host about one attempt: its state, exit code and a message; for a
+    finished attempt of a batch kind, what it used (:mod:`hybridflow.usage`)."""
 
     state: JobState
     exit_code: int | None = None
     message: str | None = None
+    usage: Usage | None = None

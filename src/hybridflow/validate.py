@@ -1,7 +1,8 @@
 """Validation of a :class:`WorkflowSpec`: every problem is one :class:`SpecError` line.
 
-Contract of :func:`validate`: the spec's jobs get their defaults (a job without ``script``
-or ``exec`` runs ``NAME.sh`` beside the workflow), then every function of :data:`CHECKS`
+Contract of :func:`validate`: the spec's jobs get their defaults (a function node becomes
+the job that runs it, :func:`hybridflow.callnodes.resolve`; a job without ``script`` or
+``exec`` runs ``NAME.sh`` beside the workflow), then every function of :data:`CHECKS`
 runs in order, each raising :class:`SpecError` (:class:`LimitError` for the size limits)
 naming the file, the job and the field. :data:`CHECKS` is a fixed tuple: nothing is added
 to it by importing another module. The cheap checks (sizes, names) come first, so that a
@@ -14,7 +15,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from . import config, dag, retry
+from . import callnodes, config, dag, retry
 from .errors import LimitError, SpecError
 from .files import escaping_link, is_file
 from .hosts import KINDS
@@ -260,7 +261,7 @@ def validate(spec: WorkflowSpec, *, limits: Limits | None = None) -> WorkflowSpe
     """Check ``spec`` (see the module contract); returns it with defaults filled."""
     limits = limits or Limits.from_env()
     check_size(spec, limits)
-    spec = with_defaults(spec)
+    spec = with_defaults(callnodes.resolve(spec))
     for check in CHECKS:
         check(spec, limits)
     return spec

@@ -222,3 +222,19 @@ def test_saved_cloudmesh_document_loads(here: Path) -> None:
     assert w["t"]["status"] == "failed" and w["t"]["progress"] == 40 and w["t"]["parent"] == []
     w.run_parallel(show=False)  # a run replaces the restored view with real states
     assert w["t"]["status"] == "done"
+
+
+def test_add_job_checks_keys_as_a_file_does(here: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A typo given to ``add_job`` is refused with "did you mean" (cloudmesh adapter and
+    core API alike); another unknown key is kept as a job argument with one warning."""
+    w = Workflow(name="keys")
+    with pytest.raises(SpecError, match=r"job 'b': field 'retires': unknown key; did you mean 'retries'\?"):
+        w.add_job(name="b", kind="local", exec="true", retires=2)
+    core = CoreWorkflow("keys")
+    with pytest.raises(SpecError, match=r"field 'timout': unknown key; did you mean 'timeout'\?"):
+        core.add_job("c", exec="true", timout="5s")
+    assert "b" not in core.spec.jobs and "c" not in core.spec.jobs, "nothing stored"
+    with caplog.at_level(logging.WARNING):
+        w.add_job(name="d", kind="local", exec="true", flavour="vanilla")
+    assert core.spec.jobs["d"].args == {"flavour": "vanilla"}
+    assert [r.getMessage() for r in caplog.records if "flavour" in r.getMessage()], "one warning names the key"

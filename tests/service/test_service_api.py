@@ -70,6 +70,36 @@ def test_upload_get_list_delete(client: httpx.Client, service: LiveService) -> N
     assert not (service.home / "uploads" / "crud").exists()
 
 
+def test_unknown_keys_warn_in_the_answer_and_strict_refuses_them(client: httpx.Client) -> None:
+    text = b"workflow:\n  nodes:\n    a: {exec: 'true', flavour: vanilla}\n"
+    refused = upload(client, text, name="strictly", strict="true")
+    assert refused.status_code == 422, refused.text
+    detail = refused.json()["detail"]
+    assert "strict mode refuses unknown keys" in detail and "flavour" in detail and "\n" not in detail
+    assert "strictly" not in names(client), "nothing stored"
+    kept = upload(client, text, name="leniently")
+    assert kept.status_code == 201, kept.text
+    assert any("flavour" in line for line in kept.json()["warnings"])
+    typo = upload(client, b"workflow:\n  nodes:\n    a: {exec: 'true', retires: 2}\n", name="typo")
+    assert typo.status_code == 422 and "did you mean 'retries'" in typo.json()["detail"]
+
+
+def test_uploaded_folder_is_where_its_jobs_run(client: httpx.Client, service: LiveService) -> None:
+    """README "Where jobs run", through REST: ``exec: python3 train.py`` finds the uploaded
+    train.py, and its output lands in the upload's folder, the log in the run directory."""
+    archive = tar_gz({
+        "place/workflow.yaml": "workflow:\n  nodes:\n    train: {exec: 'python3 train.py; echo $HF_WORKFLOW_DIR'}\n",
+        "place/train.py": "open('model.txt', 'w').write('ok')\nprint('trained')\n",
+    })
+    assert upload(client, archive).status_code == 201
+    assert client.post("/api/v1/workflows/place/run", json={}).status_code == 202
+    assert wait_idle(client, "place")["state"] == "done"
+    folder = Path(Workflow("place", store=open_store(service.home)).spec.base_dir)
+    assert folder.is_relative_to(service.home) and (folder / "model.txt").read_text() == "ok"
+    log = client.get("/api/v1/workflows/place/jobs/train/log").json()["data"]
+    assert log == f"trained\n{folder}\n"
+
+
 def test_archive_with_scripts_runs_and_reports(client: httpx.Client, service: LiveService) -> None:
     archive = tar_gz({
         "demo/workflow.yaml": "workflow:\n  nodes:\n    prep: {script: prep.sh}\n    use: {script: tools/use.py}\n"

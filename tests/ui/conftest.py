@@ -2,7 +2,7 @@
 
 Nothing is downloaded: Playwright is pointed at ``/usr/bin/chromium`` (``apt-get install
 chromium``); without it the tests are skipped. Screenshots go to ``$HYBRIDFLOW_ARTIFACTS``
-(default: ``hybridflow-ui-artifacts`` in the temp directory).
+(default: ``ui-screenshots/`` at the top of the checkout, ignored by git).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 from servicesupport import LiveService, env_home, live_service
 
+#: where the tests leave screenshots for a person to look at (not committed: .gitignore)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "ui-screenshots"
 CHROMIUM = os.environ.get("HYBRIDFLOW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -27,7 +28,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    path = Path(os.environ.get("HYBRIDFLOW_ARTIFACTS") or Path(tempfile.gettempdir()) / "hybridflow-ui-artifacts")
+    path = Path(os.environ.get("HYBRIDFLOW_ARTIFACTS") or SCREENSHOTS)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

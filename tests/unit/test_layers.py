@@ -19,16 +19,19 @@ PACKAGE = Path(hybridflow.__file__).parent
 #: package with all its modules.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("errors", "names", "durations", "limits", "policies", "progress", "dag", "hostconfig", "hostentry",
-              "templating", "files", "yamlsafe", "jobfields")),
+              "templating", "files", "yamlsafe", "jobfields", "usage")),
     ("states", ("states",)),
     ("spec", ("spec",)),
-    ("derived", ("sweeps", "snapshot", "labels", "retry", "rerun", "readiness", "notify", "rounds", "keys")),
+    ("derived", ("sweeps", "snapshot", "labels", "retry", "rerun", "readiness", "notify", "rounds", "keys",
+                 "callnodes", "functions.runner")),
     ("config", ("config",)),
     ("hosts", ("hosts", "hosts.*")),
     ("load", ("validate", "load", "savedstate")),
     ("views", ("store", "store.*", "render", "render.*")),
-    ("engine", ("runstate", "hostpool", "faults", "engine")),
+    ("engine", ("runstate", "hostpool", "faults", "logreading", "engine")),
+    ("calls", ("functions.bundle", "functions.results", "functions.driver", "functions.future")),
     ("api", ("api", "coordinator", "cloudmesh")),
+    ("functions", ("functions", "functions.remote")),
     ("front", ("", "cli", "cli.*", "service", "service.*")),
 )
 

@@ -9,7 +9,7 @@ import pytest
 from hybridflow.errors import StateError
 from hybridflow.spec import JobSpec, WorkflowSpec
 from hybridflow.states import TRANSITIONS, JobState, predecessors
-from hybridflow.store.sqlite import Store
+from hybridflow.store.sqlite import SCHEMA_VERSION, Store
 
 
 def test_predecessors_mirror_the_table() -> None:
@@ -77,11 +77,13 @@ def test_a_version_2_database_is_migrated(tmp_path: Path) -> None:
     db = sqlite3.connect(path)  # make it look like schema 2: the job columns now derived
     for column in ("exit_code INTEGER", "tstart REAL", "tend REAL"):
         db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
+    db.execute("ALTER TABLE attempts DROP COLUMN usage")  # added by version 5
     db.execute("PRAGMA user_version=2")
     db.commit()
     db.close()
     store = Store(path)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     columns = {row[1] for row in store.db.execute("PRAGMA table_info(jobs)")}
     assert not columns & {"exit_code", "tstart", "tend"}
+    assert "usage" in {row[1] for row in store.db.execute("PRAGMA table_info(attempts)")}
     assert store.view("w").jobs["a"].state is JobState.READY

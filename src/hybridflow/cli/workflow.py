@@ -2,7 +2,7 @@
 
 cloudmesh-cc's forms work as its manual spells them (``hflow workflow status --name=wf``,
 ``hflow workflow --name=wf --dependencies=a,b,c``, ``hflow workflow run --name=wf
---job=b``: see :mod:`hybridflow.cli.forms` and :mod:`hybridflow.cli.only`), and so do
+--job=b``: see :mod:`hybridflow.cli.forms` and ``RunRequest.only_jobs``), and so do
 hybridflow's (``hflow workflow status wf``, ``hflow workflow run wf.yaml``).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from contextlib import AbstractContextManager
 from enum import StrEnum
@@ -26,6 +27,7 @@ from ..coordinator import ExitCode, RequestError, RunRequest
 from ..engine import Engine
 from ..errors import NotFoundError, SpecError
 from ..names import check_workflow_name, split_list
+from ..render.table import state_text
 from ..rerun import RerunMode
 from ..snapshot import WorkflowView
 from ..states import JobState
@@ -37,9 +39,18 @@ from .lazy import LazyCommand, lazy_group
 SERVICE = LazyCommand("hybridflow.cli.workflow_service", "app", "service",
                       "Talk to a running hybridflow service over HTTP.")
 app = typer.Typer(no_args_is_help=True, cls=lazy_group(SERVICE))
-#: not a terminal (a pipe, a file, the service's log): no wrapping at 80 columns
-out = Console(highlight=False, soft_wrap=not sys.stdout.isatty(),
-              width=None if sys.stdout.isatty() else 100_000)
+
+
+def _width() -> int | None:
+    """Not a terminal (a pipe, a file, the service's log): ``COLUMNS`` when set, else no
+    wrapping at all (rich would wrap at 80 columns)."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 100_000
+
+
+out = Console(highlight=False, soft_wrap=not sys.stdout.isatty(), width=_width())
 
 
 class Output(StrEnum):
@@ -214,7 +225,7 @@ def list_(
     for name in store.names():
         view = store.view(name)
         counts = ", ".join(f"{s} {n}" for s, n in sorted(view.counts().items()))
-        state = f"{view.state.value} (pid {view.running_pid})" if view.running_pid else view.state.value
+        state = state_text(view)
         table.add_row(name, state, str(len(view.jobs)), counts, view.run_dir or "")
     out.print(table)
 
@@ -273,8 +284,14 @@ def run(
     from_job: str = typer.Option(None, "--from", help="Run these job(s) and everything after them again."),
     force: bool = typer.Option(False, "--force", help="Run every job again, even unchanged successful ones."),
     strict: bool = typer.Option(False, "--strict", help="A YAML file: refuse unknown keys instead of warning."),
+    output: Output = typer.Option(None, "--output", "-o", show_default=False,
+                                  help="At the end: table (every job's row, however many), json or yaml."),
 ) -> None:
     """Run a workflow; exits 1 if a job failed, 130 when canceled.
+
+    At the end it prints the run directory, the counts and, for each failed job, its exit
+    code, the last lines of its log and the log's path; over 50 jobs, a table by family
+    and state instead of one row per job (--table or --output table: every row).
 
     'hflow workflow run --name NAME [--job JOBS]' runs a stored workflow, or just those jobs.
 
@@ -284,8 +301,6 @@ def run(
 
     By default a job that succeeded before and whose spec, script and parents are unchanged is reused, not run again.
     """
-    if sum(map(bool, (job, rerun_failed, from_job, force))) > 1:
-        raise RequestError("use only one of --job, --rerun-failed, --from and --force")
     if positional and filename is not None:
         raise RequestError(f"give the workflow once: '{positional}' or --filename '{filename}'")
     if positional and _is_file(positional):
@@ -293,8 +308,8 @@ def run(
     mode = RerunMode.FORCE if force else RerunMode.FAILED if rerun_failed else RerunMode.DEFAULT
     template = RunRequest(positional or name or DEFAULT, rerun=mode,
                           from_jobs=tuple(_names(from_job)) if from_job else (),
+                          only_jobs=tuple(_names(job)) if job else (),
                           workdir=workdir, sequential=sequential)  # checked before anything is stored
-    only = _names(job) if job else []
     store = open_store()
     if filename is not None:
         if name is not None and len(_names(name)) != 1:
@@ -308,24 +323,26 @@ def run(
     live = not quiet and out.is_terminal
     codes: list[ExitCode] = []
     for wf in workflows:
-        if only:
-            from . import only as just
-
-            code, _ = just.run(store, wf.name, only, sequential=sequential, workdir=workdir,
-                               watch=_live_display if live else None)
-            result = coordinator.RunResult(code, wf.status().state)
-        else:
-            request = RunRequest(wf.name, rerun=template.rerun, from_jobs=template.from_jobs,
-                                 workdir=template.workdir, sequential=template.sequential)
-            result = coordinator.run(request, store=store, watch=_live_display if live else None)
+        request = dataclasses.replace(template, workflow=wf.name)
+        result = coordinator.run(request, store=store, watch=_live_display if live else None)
         codes.append(result.exit_code)
         if result.reused:
             more = f" and {len(result.reused) - 20} more" if len(result.reused) > 20 else ""
             out.print(f"reused (succeeded before, unchanged): {', '.join(result.reused[:20])}{more}")
         view = wf.status()
-        if table if table is not None else not quiet:
-            out.print(render.status_table(view))
-        out.print(summary(view, only), markup=False)
+        if output in (Output.json, Output.yaml):
+            payload = render.to_json_dict(view)
+            sys.stdout.write(json.dumps(payload, indent=2) + "\n" if output is Output.json
+                             else yaml.safe_dump(payload, sort_keys=False))
+        elif quiet and not table and output is None:
+            out.print(summary(view, list(template.only_jobs)), markup=False)
+        else:
+            from .closing import closing
+
+            full = True if output is Output.table else table
+            for part in closing(view, full_table=False if quiet and not full else full):
+                out.print(part)
+            out.print(summary(view, list(template.only_jobs)), markup=False)
         if result.exit_code is ExitCode.CANCELED:
             raise typer.Exit(ExitCode.CANCELED)
     if any(code is not ExitCode.OK for code in codes):
@@ -364,6 +381,86 @@ def _live_display(engine: Engine) -> AbstractContextManager[object]:
     from .display import LiveRun
 
     return Live(LiveRun(engine), console=out, refresh_per_second=4, transient=True)
+
+
+@app.command(cls=OneForm)
+def logs(
+    positional: str = NameArgument,
+    job: str = typer.Argument(None, metavar="JOB", help="The job whose log to print."),
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name."),
+    job_option: str = typer.Option(None, "--job", "-j", help="The job (or give it after the workflow)."),
+    attempt: int = typer.Option(None, "--attempt", "-a", min=1, help="This attempt (default: the latest)."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing until the job ends (and its retries)."),
+) -> None:
+    """Print a job's log, local or remote: 'hflow workflow logs NAME JOB [--attempt N] [-f]'."""
+    from .logs import print_log
+
+    if job and job_option:
+        raise RequestError(f"give the job once: '{job}' or --job '{job_option}'")
+    workflow: str | None = positional
+    if positional and name and not job:  # `logs --name wf JOB`: the job came first
+        workflow, job = None, positional
+    job = job or job_option
+    if not job:
+        raise RequestError("name the job: hflow workflow logs NAME JOB")
+    wf_name = target(workflow, name)
+    print_log(open_store(), _existing(wf_name), job, attempt, follow)
+
+
+@app.command(cls=OneForm)
+def result(
+    positional: str = NameArgument,
+    job: str = typer.Argument(None, metavar="JOB", help="The function node whose result to print."),
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name."),
+    output: str = typer.Option("repr", "--output", "-o", help="repr or json."),
+) -> None:
+    """Print a function node's result: 'hflow workflow result NAME JOB [--output json]'."""
+    from .result import result_text
+
+    if output not in ("repr", "json"):
+        raise RequestError(f"unknown output '{output}' (valid: json, repr)")
+    if not job:
+        raise RequestError("name the job: hflow workflow result NAME JOB")
+    wf_name = target(positional, name)
+    store = open_store()
+    print(result_text(store, _existing(wf_name), job, output))
+
+
+@app.command(cls=OneForm)
+def cost(
+    positional: str = NameArgument,
+    name: str = typer.Option(None, "--name", "-n", help="Workflow name."),
+    output: Output = typer.Option(Output.table, "--output", "-o", help="table, json or yaml."),
+) -> None:
+    """The bill: node-hours and allocation units (SUs) per job, per sweep, this run and all runs.
+
+    Batch attempts (Slurm) record what they used when they finish: elapsed time, nodes, CPUs,
+    GPUs, memory and Slurm's billing rate (from the partition's TRESBillingWeights);
+    with accounting (sacct) also CPU time and peak memory. Retries count.
+    """
+    from ..render.cost import cost as bill, cost_table
+
+    store = open_store()
+    wf_name = _existing(target(positional, name))
+    report = bill(store.view(wf_name), store.attempts(wf_name))
+    if output is Output.table:
+        out.print(cost_table(report))
+        if report.unmetered:
+            out.print(f"not metered (no batch usage): {', '.join(report.unmetered)}", markup=False)
+        return
+    payload = report.to_dict()
+    sys.stdout.write(json.dumps(payload, indent=2) + "\n" if output is Output.json
+                     else yaml.safe_dump(payload, sort_keys=False))
+
+
+@app.command(cls=OneForm)
+def runs(positional: str = NameArgument,
+         name: str = typer.Option(None, "--name", "-n", help="Workflow name.")) -> None:
+    """List the runs of a workflow: start, duration, state, who started it, counts."""
+    from .logs import runs_table
+
+    wf_name = target(positional, name)
+    runs_table(open_store(), _existing(wf_name), out)
 
 
 @app.command(cls=OneForm)
@@ -443,7 +540,7 @@ def _sweep_status_table(view: WorkflowView, group: bool | None) -> Table:
         return render.status_table(view)
     rows = group_rows(render.status_rows(view), sweeps)
     counts = ", ".join(f"{n} {state}" for state, n in view.counts().items())
-    table = Table(title=f"{view.name}: {view.state.value}" + (f" ({counts})" if counts else ""),
+    table = Table(title=f"{view.name}: {state_text(view)}" + (f" ({counts})" if counts else ""),
                   box=box.SIMPLE_HEAD, collapse_padding=True)
     widths = {"job": max((len(r["job"]) for r in rows), default=3),
               "state": min(30, max((len(r["state"]) for r in rows), default=5)), "message": 7}

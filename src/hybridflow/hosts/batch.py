@@ -23,6 +23,7 @@ error is reported, and :meth:`recover` looks the token up before any resubmissio
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from abc import abstractmethod
@@ -33,6 +34,7 @@ from typing import Any
 
 from ..errors import HostError
 from ..states import JobState
+from ..usage import Usage
 from . import staging
 from .base import Capabilities, HostConfig, Observation, StagedJob, Submission, guard_batch
 from .remote import RemoteHost, stage_record
@@ -66,6 +68,7 @@ class Record:
     raw: str  # the batch system's own state word
     exit_code: int | None = None
     reason: str | None = None
+    usage: Usage | None = None  # of a finished job, where the system reports it
 
     @property
     def finished(self) -> bool:
@@ -162,6 +165,11 @@ class BatchHost(RemoteHost):
         """Records of jobs gone from the queue, where the system keeps them (default: none)."""
         return {}
 
+    async def usage_detail(self, ids: Sequence[str]) -> dict[str, Usage]:
+        """Fuller usage of jobs that just finished, where accounting has it (default: none;
+        the queue's own record's usage stands)."""
+        return {}
+
     # -- the interface ---------------------------------------------------------------------
 
     def header(self, job: StagedJob, workdir: str) -> list[str]:
@@ -227,10 +235,16 @@ class BatchHost(RemoteHost):
             records.update(await self.accounting(vanished))
         ended = [s for s in subs if s.native_id not in records or records[s.native_id].finished]
         exits = await self._exit_files(ended)
+        finished = [i for i in ids if i in records and records[i].finished]
+        detail = await self.usage_detail(finished) if finished else {}
         found: dict[str, Observation] = {}
         for sub in subs:
             record = records.get(sub.native_id or "")
-            found[sub.token] = self._observe_record(sub, record, exits.get(sub.token))
+            obs = self._observe_record(sub, record, exits.get(sub.token))
+            usage = detail.get(sub.native_id or "") or (record.usage if record is not None else None)
+            if obs.state.is_terminal and usage is not None:
+                obs = dataclasses.replace(obs, usage=usage)
+            found[sub.token] = obs
         return found
 
     async def _exit_files(self, subs: Sequence[Submission]) -> dict[str, str]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import HostError
 from ..states import JobState
+from ..usage import Usage, from_tres, parse_duration, parse_mem_mb, parse_tres
 from .attempt import AttemptFiles
 from .base import StagedJob
 from .batch import BatchHost, Record, directives
@@ -33,8 +34,10 @@ from .shell import CommandResult
 
 log = logging.getLogger(__name__)
 
-SQUEUE_FORMAT = "JobID:|,Name:|,State:|,Reason:|,exit_code:|"
+SQUEUE_FORMAT = "JobID:|,Name:|,State:|,Reason:|,exit_code:|,tres-alloc:|,TimeUsed:|,NumNodes:|,tres-per-node:|"
 SACCT_FIELDS = "JobID,JobName,State,ExitCode,Reason"
+#: per job and step: what it used (TotalCPU of the allocation, MaxRSS of its steps)
+SACCT_USAGE_FIELDS = "JobID,ElapsedRaw,AllocTRES,TotalCPU,MaxRSS,NNodes"
 
 #: every Slurm job state (``squeue``/``sacct`` long names) onto ours
 STATES: dict[str, JobState] = {
@@ -147,8 +150,49 @@ def parse_squeue(text: str) -> dict[str, Record]:
         job_id, name, raw, reason = (p.strip() for p in parts[:4])
         state, word = state_of(raw)
         code = exit_from_status(parts[4]) if len(parts) > 4 else None
-        records[job_id] = Record(job_id, name, state, word, code if state.is_terminal else None, reason)
+        usage = None
+        if state.is_terminal and len(parts) > 7:
+            elapsed = parse_duration(parts[6])
+            tres = parse_tres(parts[5])
+            nodes = int(parts[7]) if parts[7].strip().isdigit() else None
+            if len(parts) > 8 and not any(k.startswith("gres/gpu") for k in tres):
+                # GPUs are in tres-alloc only where AccountingStorageTRES tracks them: the request
+                tres.update({"gres/gpu": str(gpus_requested(parts[8]) * (nodes or 1))})
+            usage = from_tres("squeue", elapsed, tres, nodes=nodes) if elapsed is not None and tres else None
+        records[job_id] = Record(job_id, name, state, word, code if state.is_terminal else None, reason, usage)
     return records
+
+
+def gpus_requested(text: str) -> int:
+    """GPUs per node in squeue's ``tres-per-node`` (``gres:gpu:1``, ``gres/gpu:a100:2``, ``N/A``)."""
+    total = 0
+    for item in text.replace("gres/", "gres:").split(","):
+        words = item.strip().split(":")
+        if len(words) >= 2 and words[0] == "gres" and words[1] == "gpu":
+            total += int(words[-1]) if len(words) > 2 and words[-1].isdigit() else 1
+    return total
+
+
+def parse_sacct_usage(text: str) -> dict[str, Usage]:
+    """Usages from ``sacct -n -P -o`` :data:`SACCT_USAGE_FIELDS` output (steps included):
+    the allocation line gives elapsed time, TRES, CPU time and nodes; the largest MaxRSS of
+    its steps is its peak memory."""
+    lines = [line.split("|") for line in text.splitlines() if line.count("|") >= 5]
+    peaks: dict[str, float] = {}
+    for parts in lines:
+        job_id, _, step = parts[0].strip().partition(".")
+        rss = parse_mem_mb(parts[4]) if parts[4].strip() else None
+        if step and rss is not None:
+            peaks[job_id] = max(peaks.get(job_id, 0.0), rss)
+    found: dict[str, Usage] = {}
+    for parts in lines:
+        job_id = parts[0].strip()
+        if "." in job_id or not parts[1].strip().isdigit():
+            continue
+        nodes = int(parts[5]) if parts[5].strip().isdigit() else None
+        found[job_id] = from_tres("sacct", float(parts[1]), parse_tres(parts[2]), nodes=nodes,
+                                  total_cpu=parse_duration(parts[3]), max_rss_mb=peaks.get(job_id))
+    return found
 
 
 def parse_sacct(text: str) -> dict[str, Record]:
@@ -262,15 +306,30 @@ class SlurmHost(BatchHost):
             return {}
         result = await self._run("accounting", ["sacct", "-n", "-X", "-P", "-o", SACCT_FIELDS, *argv])
         if not result.ok:
-            if self._has_sacct is None and not is_transient(result.err):
-                log.info("%s: no Slurm accounting (%s); using squeue and exit files", self.name, result.err)
-                self._has_sacct = False
+            self._no_accounting(result)
             return {}
         self._has_sacct = True
         return parse_sacct(result.out)
 
     async def accounting(self, ids: Sequence[str]) -> dict[str, Record]:
         return await self._sacct(["-j", ",".join(ids)])
+
+    async def usage_detail(self, ids: Sequence[str]) -> dict[str, Usage]:
+        """One ``sacct`` for the jobs that finished in this poll, where accounting works."""
+        if self._has_sacct is False:
+            return {}  # no accounting: squeue's record stands (no CPU time, no RSS)
+        result = await self._run("usage", ["sacct", "-n", "-P", "-o", SACCT_USAGE_FIELDS, "-j", ",".join(ids)])
+        if not result.ok:
+            self._no_accounting(result)
+            return {}
+        self._has_sacct = True
+        return parse_sacct_usage(result.out)
+
+    def _no_accounting(self, result: CommandResult) -> None:
+        """A failed sacct: remember that there is no accounting, unless it may come back."""
+        if self._has_sacct is None and not is_transient(result.err):
+            log.info("%s: no Slurm accounting (%s); using squeue and exit files", self.name, result.err)
+            self._has_sacct = False
 
     async def _account_name(self, name: str) -> Record | None:
         found = await self._sacct(["--name", name, "-S", "now-7days"])

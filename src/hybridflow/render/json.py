@@ -59,10 +59,19 @@ def to_json_dict(view: WorkflowView) -> dict[str, Any]:
         "t0": view.t0,
         "t1": view.t1,
         "counts": view.counts(),
-        "jobs": [job_dict(job) for job in view.jobs.values()],
+        "jobs": [_this_run(job_dict(job), view) for job in view.jobs.values()],
         "edges": [[a, b] for a, b in view.edges],
         "colors": _plain(view.spec.colors),
     }
+
+
+def _this_run(data: dict[str, Any], view: WorkflowView) -> dict[str, Any]:
+    """``attempt`` is the job's latest attempt in the current run (0: not started in it);
+    ``ran_on`` the host that attempt ran on (the declared ``host`` is the job's field)."""
+    attempt = view.attempts.get(data["name"])
+    data["attempt"] = attempt.number if attempt is not None else 0
+    data["ran_on"] = attempt.host if attempt is not None else None
+    return data
 
 
 def to_json(view: WorkflowView, indent: int | None = 2) -> str:

@@ -24,7 +24,7 @@ STATE_STYLES: dict[str, str] = {
     "unknown": "magenta", "done": "green", "failed": "bold red", "timeout": "red",
     "canceled": "yellow", "skipped": "dim", "lost": "bold magenta",
 }
-COLUMNS = ("job", "state", "progress", "kind", "host", "attempt", "start", "duration", "message")
+COLUMNS = ("job", "state", "progress", "kind", "host", "attempt", "start", "duration", "exit", "message")
 
 
 def ordered_jobs(view: WorkflowView) -> list[JobView]:
@@ -61,7 +61,8 @@ def status_rows(view: WorkflowView, now: float | None = None) -> list[dict[str, 
 
     Values are plain (str, int, float, None): ``start``/``end`` are local ISO-8601 times,
     ``duration`` is seconds (for a job without an end: up to ``now``, default the clock).
-    ``host`` is the host of the latest attempt, else the declared one.
+    ``host`` and ``attempt`` are those of the job's latest attempt in this run (the declared
+    host and 0 for a job not started in it).
     """
     current = time.time() if now is None else now
     rows = []
@@ -73,7 +74,7 @@ def status_rows(view: WorkflowView, now: float | None = None) -> list[dict[str, 
             "progress": job.progress,
             "kind": job.spec.kind,
             "host": attempt.host if attempt is not None else job.spec.host,
-            "attempt": job.attempt,
+            "attempt": attempt.number if attempt is not None else 0,  # this run's only
             "start": _iso(job.tstart),
             "duration": _duration(job, current),
             "message": job.message or (attempt.message if attempt is not None else None),
@@ -83,17 +84,26 @@ def status_rows(view: WorkflowView, now: float | None = None) -> list[dict[str, 
     return rows
 
 
+def state_text(view: WorkflowView) -> str:
+    """The workflow's state as shown: ``interrupted (coordinator pid 123 died)``, ``running (pid 9)``."""
+    if view.dead_pid is not None:
+        return f"{view.state.value} (coordinator pid {view.dead_pid} died; run it again to resume)"
+    if view.running_pid is not None:
+        return f"{view.state.value} (pid {view.running_pid})"
+    return view.state.value
+
+
 def status_table(view: WorkflowView, now: float | None = None) -> Table:
     """A ``rich`` table of :func:`status_rows`; the title names the workflow and its state."""
     counts = ", ".join(f"{n} {state}" for state, n in view.counts().items())
-    title = f"{view.name}: {view.state.value}" + (f" ({counts})" if counts else "")
+    title = f"{view.name}: {state_text(view)}" + (f" ({counts})" if counts else "")
     table = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True)
     rows = status_rows(view, now)
     today = datetime.now().date()
     for column in COLUMNS:
         table.add_column(
             column,
-            justify="right" if column in ("progress", "attempt", "duration") else "left",
+            justify="right" if column in ("progress", "attempt", "duration", "exit") else "left",
             no_wrap=column != "message",
             min_width={"job": max((len(r["job"]) for r in rows), default=3), "message": 12}.get(
                 column
@@ -110,6 +120,14 @@ def status_table(view: WorkflowView, now: float | None = None) -> Table:
             str(row["attempt"]) if row["attempt"] else "",
             _clock(row["start"], today),
             "" if row["duration"] is None else format_duration(row["duration"]),
-            row["message"] or "",
+            "" if row["exit_code"] is None else str(row["exit_code"]),
+            row["message"] or _hint(view, row),
         )
     return table
+
+
+def _hint(view: WorkflowView, row: dict[str, Any]) -> str:
+    """For a job that failed without a message: where to read why."""
+    if row["state"] in ("failed", "timeout", "lost") and row["attempt"]:
+        return f"see: hflow workflow logs {view.name} {row['job']}"
+    return ""

@@ -34,6 +34,7 @@ from .routers import (
     graph,
     jobs,
     pages,
+    results,
     runs,
     service,
     status,
@@ -91,7 +92,7 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
     app.state.hf = state
     app.state.started = time.time()
     errors.install(app)
-    for module in (workflows, runs, jobs, dependencies, status, graph, events, service, cloudmesh, pages):
+    for module in (workflows, runs, jobs, results, dependencies, status, graph, events, service, cloudmesh, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(UI.joinpath("static"))), name="static")
     app.add_middleware(AuthMiddleware, credentials=credentials)

@@ -19,7 +19,7 @@ def _span(start: float | None, end: float | None) -> float | None:
 def summary(view: WorkflowView) -> WorkflowSummary:
     return WorkflowSummary(
         name=view.name, state=view.state.value, running=view.running_pid is not None,
-        pid=view.running_pid, job_count=len(view.jobs), counts=view.counts(),
+        pid=view.running_pid or view.dead_pid, job_count=len(view.jobs), counts=view.counts(),
         created=view.created, modified=view.modified, t0=view.t0, t1=view.t1,
         duration=_span(view.t0, view.t1), run_dir=view.run_dir,
     )
@@ -33,9 +33,13 @@ def _parents(view: WorkflowView) -> dict[str, list[str]]:
 
 
 def job_out(job: JobView, view: WorkflowView, parents: list[str], now: float) -> JobOut:
+    """The job as listed: host and attempt are this run's (none for a job not started in it)."""
+    attempt = view.attempts.get(job.name)
     return JobOut(
-        name=job.name, kind=job.spec.kind, host=job.spec.host, label=label_for(job, view, now),
-        state=job.state.value, progress=job.progress, message=job.message, attempt=job.attempt,
+        name=job.name, kind=job.spec.kind, host=attempt.host if attempt is not None else job.spec.host,
+        label=label_for(job, view, now), state=job.state.value, progress=job.progress,
+        message=job.message or (attempt.message if attempt is not None else None),
+        attempt=attempt.number if attempt is not None else 0,
         exit_code=job.exit_code, tstart=job.tstart, tend=job.tend,
         duration=_span(job.tstart, job.tend), parents=parents,
     )

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..coordinator import ExitCode, RunRequest, check
 from ..errors import HybridflowError, LockedError
-from ..store.sqlite import Store
+from ..store.sqlite import STARTED_BY_ENV, Store
 from .snapshots import read_version
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class Runner:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         argv = [*COORDINATOR, request.to_json()]
-        env = {**os.environ, "HYBRIDFLOW_HOME": str(self.home)}
+        env = {**os.environ, "HYBRIDFLOW_HOME": str(self.home), STARTED_BY_ENV: "service"}
         with log_path.open("wb") as out:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

@@ -21,9 +21,11 @@ class WorkflowSummary(BaseModel):
     """A workflow as listed: its state and how many jobs are in each state."""
 
     name: str
-    state: str = Field(description="defined, running, done, failed or canceled")
+    state: str = Field(description="defined, running, done, failed, canceled, or interrupted (running, but "
+                                    "its coordinator died: a run resumes it)")
     running: bool = Field(description="A live coordinator holds the workflow's lock.")
-    pid: int | None = Field(None, description="The coordinator's process id while running.")
+    pid: int | None = Field(None, description="The coordinator's process id while running (interrupted: the "
+                                              "one that died).")
     job_count: int
     counts: dict[str, int] = Field(description="Number of jobs per state (states that occur).")
     created: float | None = None
@@ -96,9 +98,8 @@ class LogOut(BaseModel):
 
 
 class RunIn(BaseModel):
-    """The options of ``hflow workflow run`` (a :class:`~hybridflow.coordinator.RunRequest`)."""
-
-    model_config = ConfigDict(extra="forbid")
+    """The options of ``hflow workflow run`` (a :class:`~hybridflow.coordinator.RunRequest`):
+    ``rerun`` or its CLI spellings ``rerun_failed``, ``force`` and ``from``."""
 
     sequential: bool = Field(False, description="One job at a time, in topological order.")
     resume: bool = Field(True, description="Re-attach to the attempts of an interrupted run. Always "
@@ -109,6 +110,46 @@ class RunIn(BaseModel):
     from_jobs: list[Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=200)]] = Field(
         default_factory=list, max_length=1000,
         description="Run these jobs and everything after them again (with rerun 'default').")
+    rerun_failed: bool = Field(False, description="As --rerun-failed: rerun 'failed'.")
+    force: bool = Field(False, description="As --force: rerun 'force'.")
+    from_: list[Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=200)]] = Field(
+        default_factory=list, max_length=1000, alias="from",
+        description="As --from JOB: the same as from_jobs.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class RunRecordOut(BaseModel):
+    """One recorded run of a workflow."""
+
+    number: int
+    started: float
+    ended: float | None = None
+    duration: float | None = None
+    state: str = Field(description="running, done, failed, canceled, or interrupted (its coordinator died)")
+    started_by: str = Field(description="user@host (origin: cli or service)")
+    pid: int | None = Field(None, description="The coordinator's process id.")
+    options: dict[str, Any]
+    counts: dict[str, int] = Field(description="Jobs per state when the run ended.")
+
+
+class TimelineAttempt(BaseModel):
+    job: str
+    number: int
+    state: str
+    host: str
+    kind: str
+    created: float
+    started: float | None = None
+    ended: float | None = None
+    exit_code: int | None = None
+
+
+class TimelineOut(BaseModel):
+    """The attempts of one run, for a Gantt chart: what ran where, when."""
+
+    run: RunRecordOut
+    attempts: list[TimelineAttempt]
 
 
 class RunOut(BaseModel):

@@ -69,12 +69,13 @@ def _find_yaml(files: list[str], wanted: str | None) -> str:
 
 
 def parse_upload(data: bytes, staging: Path, settings: ServiceSettings, *,
-                 name: str | None, file: str | None, filename: str | None = None) -> Parsed:
+                 name: str | None, file: str | None, filename: str | None = None, strict: bool = False) -> Parsed:
     """Unpack (if an archive) into ``staging`` and parse + validate the workflow there.
 
     The name is ``name``, else the YAML's ``name:``, else the stem of the YAML file (its
     folder's name for a ``workflow.yaml``), else the stem of ``filename`` (the client's
-    file name, also used in error messages).
+    file name, also used in error messages). ``strict`` refuses unknown keys as
+    ``hflow workflow add --strict`` does.
     """
     if kind_of(data):
         files = unpack(data, staging, max_members=settings.max_members, max_bytes=settings.max_unpacked_bytes)
@@ -96,7 +97,7 @@ def parse_upload(data: bytes, staging: Path, settings: ServiceSettings, *,
     if not chosen:
         raise SpecError("the workflow has no name: give ?name=NAME or a top-level 'name:'", file=yaml_name)
     spec = build(doc, name=chosen, file=yaml_name, base_dir=str(staging / yaml_path.parent), limits=settings.limits(),
-                 store_missing=True)
+                 store_missing=True, strict=strict)
     if name is not None:
         spec = dataclasses.replace(spec, name=name)
     return Parsed(spec, str(yaml_path.parent) if files else ".", yaml_path.name if files else DEFAULT_FILE, files)
@@ -142,7 +143,7 @@ def _check_workflow_name(name: str) -> None:
 
 
 def store_upload(store: Store, settings: ServiceSettings, data: bytes, *, name: str | None,
-                 file: str | None, replace: bool, filename: str | None = None,
+                 file: str | None, replace: bool, filename: str | None = None, strict: bool = False,
                  name_lock: Callable[[str], AbstractContextManager[object]]) -> WorkflowSpec:
     """Validate ``data`` and store it as a workflow (see the module contract).
 
@@ -151,7 +152,7 @@ def store_upload(store: Store, settings: ServiceSettings, data: bytes, *, name: 
     settings.uploads.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=settings.uploads))
     try:
-        parsed = parse_upload(data, staging, settings, name=name, file=file, filename=filename)
+        parsed = parse_upload(data, staging, settings, name=name, file=file, filename=filename, strict=strict)
         with name_lock(parsed.spec.name):
             return _place(store, settings, parsed, staging, replace=replace)
     finally:

@@ -1,4 +1,4 @@
--- hybridflow state database, schema version 3 (PRAGMA user_version)
+-- hybridflow state database, schema version 5 (PRAGMA user_version)
 CREATE TABLE IF NOT EXISTS workflows (
     id               INTEGER PRIMARY KEY,
     name             TEXT NOT NULL UNIQUE,
@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     created     REAL NOT NULL,
     started     REAL,
     ended       REAL,
-    message     TEXT
+    message     TEXT,
+    usage       TEXT                           -- JSON (hybridflow.usage.Usage) of a finished batch attempt
 );
 CREATE INDEX IF NOT EXISTS attempts_by_job ON attempts (workflow_id, job, number);
 CREATE TABLE IF NOT EXISTS events (
@@ -67,3 +68,16 @@ CREATE TABLE IF NOT EXISTS events (
     message     TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_workflow ON events (workflow_id, id);
+CREATE TABLE IF NOT EXISTS runs (
+    id          INTEGER PRIMARY KEY,
+    workflow_id INTEGER NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+    number      INTEGER NOT NULL,              -- 1, 2, ... per workflow
+    started     REAL NOT NULL,
+    ended       REAL,
+    state       TEXT NOT NULL,                 -- running until it ends (interrupted: read from the lock)
+    started_by  TEXT NOT NULL,                 -- user@host and origin (cli, service)
+    pid         INTEGER,                       -- the coordinator's
+    options     TEXT NOT NULL DEFAULT '{}',    -- JSON: rerun mode, from jobs
+    counts      TEXT NOT NULL DEFAULT '{}',    -- JSON: jobs per state when it ended
+    UNIQUE (workflow_id, number)
+);

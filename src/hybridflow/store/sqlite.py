@@ -6,7 +6,9 @@ coordinator runs. Every write that belongs together goes through :meth:`Store.tr
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import socket
 import sqlite3
 import time
@@ -20,17 +22,27 @@ import psutil
 
 from ..errors import BusyError, LockedError, NotFoundError, StateError, StoreError
 from ..rounds import AttemptChange, FingerprintChange, NewAttempt, ProgressChange, RunEnd, StateChange, Write
-from ..snapshot import AttemptView, JobView, WorkflowView
+from ..snapshot import AttemptView, JobView, RunView, WorkflowView
 from ..spec import JobSpec, WorkflowSpec
 from ..states import JobState, WorkflowState, predecessors
+from ..usage import Usage
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 #: statements that bring a database of version N (key) to N + 1
 MIGRATIONS = {
     1: "ALTER TABLE jobs ADD COLUMN fingerprint TEXT;",
     # a job's exit code and times are its latest attempt's (derived, not stored twice)
     2: "ALTER TABLE jobs DROP COLUMN exit_code; ALTER TABLE jobs DROP COLUMN tstart; ALTER TABLE jobs DROP COLUMN tend;",
+    # every run recorded (the runs table); a workflow's last run before v4 is not recovered
+    3: "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, workflow_id INTEGER NOT NULL REFERENCES "
+       "workflows(id) ON DELETE CASCADE, number INTEGER NOT NULL, started REAL NOT NULL, ended REAL, "
+       "state TEXT NOT NULL, started_by TEXT NOT NULL, pid INTEGER, options TEXT NOT NULL DEFAULT '{}', "
+       "counts TEXT NOT NULL DEFAULT '{}', UNIQUE (workflow_id, number));",
+    # what a finished batch attempt used (node-hours, allocation units)
+    4: "ALTER TABLE attempts ADD COLUMN usage TEXT;",
 }
+#: who starts a run, as the runs table records it (the service's runner sets it to "service")
+STARTED_BY_ENV = "HYBRIDFLOW_STARTED_BY"
 #: the latest attempt of each job *in the current run* (none for a job not started in it)
 _THIS_RUN_ATTEMPT = (
     "LEFT JOIN attempts a ON a.workflow_id=jobs.workflow_id AND a.job=jobs.name AND a.number=jobs.attempt "
@@ -60,6 +72,15 @@ def process_start_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
+
+
+def _started_by() -> str:
+    """``user@host (origin)``: who starts a run, for the runs table."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()} ({os.environ.get(STARTED_BY_ENV) or 'cli'})"
 
 
 class Store:
@@ -364,14 +385,23 @@ class Store:
                     f"JOIN workflows w ON w.id=jobs.workflow_id {_THIS_RUN_ATTEMPT} "
                     "WHERE jobs.workflow_id=? ORDER BY jobs.position", (row["id"],))
             }
-            attempts = {a.job: a for a in self._attempts(row["id"], latest=True)}
+            # this run's latest attempts only: a job not started in this run shows no stale host
+            since = row["t0"] or 0.0
+            attempts = {a.job: a for a in self._attempts(row["id"], latest=True)
+                        if a.job in jobs and a.created >= since and a.number == jobs[a.job].attempt
+                        and jobs[a.job].state not in (JobState.READY, JobState.SKIPPED)}
         finally:
             self.db.execute("COMMIT")
         running = row["lock_pid"] if row["lock_pid"] and self._lock_alive(row["lock_pid"], row["lock_ctime"]) else None
+        state = WorkflowState(row["state"])
+        dead = None
+        if state is WorkflowState.RUNNING and running is None:  # its coordinator died (kill -9, power loss)
+            state, dead = WorkflowState.INTERRUPTED, row["lock_pid"]
         return WorkflowView(
             spec=spec,
             jobs=jobs,
-            state=WorkflowState(row["state"]),
+            state=state,
+            dead_pid=dead,
             run_dir=row["run_dir"],
             created=row["created"],
             modified=row["modified"],
@@ -397,8 +427,31 @@ class Store:
             job=r["job"], number=r["number"], token=r["token"], kind=r["kind"], host=r["host"],
             workdir=r["workdir"], stem=r["stem"], native_id=r["native_id"], state=JobState(r["state"]),
             exit_code=r["exit_code"], log_offset=r["log_offset"], created=r["created"],
-            started=r["started"], ended=r["ended"], message=r["message"],
+            started=r["started"], ended=r["ended"], message=r["message"], usage=Usage.from_json(r["usage"]),
         )
+
+    def running_pid(self, name: str) -> int | None:
+        """The pid of the live coordinator of ``name``, or None (one cheap read)."""
+        row = self.db.execute("SELECT lock_pid, lock_ctime FROM workflows WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no workflow named '{name}'")
+        return row["lock_pid"] if row["lock_pid"] and self._lock_alive(row["lock_pid"], row["lock_ctime"]) else None
+
+    def runs(self, name: str) -> list[RunView]:
+        """Every recorded run of ``name``, newest first; a run marked running whose
+        coordinator is gone reads as ``interrupted``."""
+        wid = self.workflow_id(name)
+        lock = self.db.execute("SELECT lock_pid, lock_ctime FROM workflows WHERE id=?", (wid,)).fetchone()
+        alive = bool(lock["lock_pid"]) and self._lock_alive(lock["lock_pid"], lock["lock_ctime"])
+        found = []
+        for r in self.db.execute("SELECT * FROM runs WHERE workflow_id=? ORDER BY number DESC", (wid,)):
+            state = WorkflowState(r["state"])
+            if state is WorkflowState.RUNNING and not (alive and lock["lock_pid"] == r["pid"]):
+                state = WorkflowState.INTERRUPTED
+            found.append(RunView(number=r["number"], started=r["started"], ended=r["ended"], state=state,
+                                 started_by=r["started_by"], pid=r["pid"], options=json.loads(r["options"]),
+                                 counts=json.loads(r["counts"])))
+        return found
 
     def attempts(self, name: str, job: str | None = None) -> list[AttemptView]:
         return self._attempts(self.workflow_id(name), job=job)
@@ -421,9 +474,24 @@ class Store:
 
     # -- writing a run (call inside ``transaction()``) ----------------------------------------
 
-    def start_run(self, wid: int, run_dir: str, reset: Iterable[str], *, fresh: bool) -> None:
-        """Mark the workflow running; ``reset`` jobs go back to ``ready`` for a new attempt."""
+    def start_run(self, wid: int, run_dir: str, reset: Iterable[str], *, fresh: bool,
+                  options: Mapping[str, object] | None = None) -> None:
+        """Mark the workflow running; ``reset`` jobs go back to ``ready`` for a new attempt.
+
+        A fresh run is a new row of the runs table (number, start, who, ``options``); a
+        resumed one (``fresh=False``) continues the latest row, under this process's pid.
+        """
         now = time.time()
+        latest = self.db.execute("SELECT id FROM runs WHERE workflow_id=? ORDER BY number DESC LIMIT 1",
+                                 (wid,)).fetchone()
+        if fresh or latest is None:
+            self.db.execute(
+                "INSERT INTO runs (workflow_id, number, started, state, started_by, pid, options) "
+                "VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE workflow_id=?), ?, 'running', ?, ?, ?)",
+                (wid, wid, now, _started_by(), os.getpid(), json.dumps(dict(options or {}))),
+            )
+        else:
+            self.db.execute("UPDATE runs SET state='running', ended=NULL, pid=? WHERE id=?", (os.getpid(), latest[0]))
         if fresh:
             self.db.execute("UPDATE workflows SET state='running', run_dir=?, t0=?, t1=NULL, modified=? WHERE id=?",
                             (run_dir, now, now, wid))
@@ -439,6 +507,10 @@ class Store:
 
     def end_run(self, wid: int, state: WorkflowState) -> None:
         now = time.time()
+        counts = dict(self.db.execute("SELECT state, COUNT(*) FROM jobs WHERE workflow_id=? GROUP BY state", (wid,)))
+        self.db.execute(
+            "UPDATE runs SET state=?, ended=?, counts=? WHERE id=(SELECT id FROM runs WHERE workflow_id=? "
+            "ORDER BY number DESC LIMIT 1)", (state.value, now, json.dumps(counts), wid))
         self.db.execute("UPDATE workflows SET state=?, t1=?, modified=?, cancel_requested=0 WHERE id=?",
                         (state.value, now, now, wid))
         self.event(wid, None, "workflow", state.value, None, None)
@@ -457,7 +529,8 @@ class Store:
         Raises :class:`StateError` for a move the transition table forbids.
         """
         now = ts or time.time()
-        sets = ["state=?", "modified=?", "message=COALESCE(?, message)"]
+        # success clears what an earlier attempt said ("attempt 2 failed; retry..."); other moves keep it
+        sets = ["state=?", "modified=?", "message=?" if state is JobState.DONE else "message=COALESCE(?, message)"]
         args: list[Any] = [state.value, now, message]
         if state is JobState.SUBMITTED:
             sets.append("progress=0")
@@ -505,6 +578,9 @@ class Store:
         if change.started is not None:
             sets.append("started=COALESCE(started, ?)")
             args.append(change.started)
+        if change.usage is not None:
+            sets.append("usage=?")
+            args.append(change.usage.to_json())
         if sets:
             self.db.execute(f"UPDATE attempts SET {', '.join(sets)} WHERE token=?", [*args, change.token])
 

@@ -6,13 +6,18 @@ The SVG follows the contract of :mod:`hybridflow.render.graph` (``g.node[data-jo
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ... import render
 from ..deps import StateDep
+from ..snapshots import read_version
 from .common import API, RESPONSES, Body, Fresh, WorkflowName, cached_response
 
 router = APIRouter(prefix=f"{API}/workflows", tags=["graph"], responses=RESPONSES)
@@ -52,3 +57,43 @@ async def workflow_graph(
     version, body = await hf.cache.aget(hf.stores.get, name, key,
                                         lambda view, _: Body.of(WRITERS[format.value](view)), fresh)
     return cached_response(request, version, key, body, MEDIA[format.value])
+
+
+#: grouped layouts by (database, workflow id, generation): they change only with the jobs
+_LAYOUTS: OrderedDict[tuple[str, int, int], Body] = OrderedDict()
+_LAYOUTS_LOCK = threading.Lock()
+LAYOUTS_KEPT = 16
+
+
+@router.get("/{name}/layout", summary="The grouped DAG, laid out (JSON)")
+async def workflow_layout(name: WorkflowName, request: Request, hf: StateDep) -> Response:
+    """Families of jobs (a bracket expansion, a sweep, eight or more siblings with the same
+    parents and children) as one node each, laid out server-side: ``nodes`` (``id``,
+    ``label``, ``kind``, ``members``, centre ``x``/``y``, ``w``/``h``), ``edges`` (``source``,
+    ``target``, ``points``), ``width``, ``height``. States are not in it: the client counts
+    them per family from the jobs and the event stream. Computed once per change of the jobs."""
+    from ...render.families import grouped_layout
+
+    def read() -> tuple[str, Body]:
+        store = hf.stores.get()
+        version = read_version(store, name)
+        key = (str(store.path), version.wid, version.generation)
+        with _LAYOUTS_LOCK:
+            body = _LAYOUTS.get(key)
+        if body is None:
+            spec = store.spec(name)
+            body = Body.of(json.dumps(grouped_layout(spec.jobs, spec.edges), separators=(",", ":")))
+            with _LAYOUTS_LOCK:
+                _LAYOUTS[key] = body
+                while len(_LAYOUTS) > LAYOUTS_KEPT:
+                    _LAYOUTS.popitem(last=False)
+        return f'"layout-{version.wid}-{version.generation}"', body
+
+    etag, body = await run_in_threadpool(read)
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if body.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(content=body.gzipped, media_type="application/json", headers=headers)
+    return Response(content=body.raw, media_type="application/json", headers=headers)

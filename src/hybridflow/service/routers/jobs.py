@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import FileResponse
 
 from ...errors import LockedError, NotFoundError, SpecError
 from ...names import split_list
@@ -15,8 +16,9 @@ from ...validate import validate
 from .. import present
 from ..archive import TooLarge
 from ..deps import ServiceState, StateDep
+from ..files import open_inside
 from ..limits import check_names
-from ..logs import read_chunk
+from ..logs import LogUnavailable, log_path, read_chunk
 from ..schemas import JobDetail, JobIn, JobsAdded, LogOut
 from .common import API, RESPONSES, JobName, WorkflowName
 
@@ -110,3 +112,29 @@ def read_log(
     return LogOut(job=job, attempt=chosen.number, offset=chunk.offset, next_offset=chunk.next_offset,
                   size=chunk.size, data=chunk.data, state=state.value,
                   complete=ended and chunk.next_offset >= chunk.size)
+
+
+@router.get("/{name}/jobs/{job}/log/download", summary="Download a job's log", response_class=FileResponse,
+            responses={200: {"content": {"text/plain": {}}, "description": "The whole log file."}})
+def download_log(
+    name: WorkflowName,
+    job: JobName,
+    hf: StateDep,
+    attempt: Annotated[int | None, Query(ge=1, le=2**31, description="Attempt number (default: latest).")] = None,
+) -> FileResponse:
+    """The attempt's whole log as a file (``JOB.log``, ``JOB.attempt2.log``...); 404 before
+    the job started or when the log lies on a remote host."""
+    store = hf.stores.get()
+    if job not in store.spec(name).jobs:
+        raise NotFoundError(f"workflow '{name}' has no job '{job}'")
+    attempts = [a for a in store.attempts(name, job) if attempt is None or a.number == attempt]
+    if not attempts:
+        raise NotFoundError(f"job '{job}' has no attempt {attempt}" if attempt else f"job '{job}' has not started")
+    chosen = attempts[-1]
+    path = log_path(chosen)
+    try:
+        with open_inside(chosen.workdir, chosen.log_name):
+            pass
+    except FileNotFoundError:
+        raise LogUnavailable(f"job '{job}': no log at {path} (a remote host's logs are read by 'hflow workflow logs')") from None
+    return FileResponse(path, media_type="text/plain; charset=utf-8", filename=f"{name}-{chosen.log_name}")

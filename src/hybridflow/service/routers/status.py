@@ -9,9 +9,11 @@ from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from rich.console import Console
 
 from ... import render
+from ...render.cost import cost
 from ...snapshot import WorkflowView
 from ..deps import StateDep
 from .common import API, RESPONSES, Body, Fresh, WorkflowName, cached_response
@@ -68,3 +70,15 @@ async def workflow_status(
     version, body = await hf.cache.aget(hf.stores.get, name, key,
                                         lambda view, _: Body.of(render_status(view, format.value, width)), fresh)
     return cached_response(request, version, key, body, MEDIA[format.value])
+
+
+@router.get("/{name}/cost", summary="The bill: node-hours and allocation units")
+async def workflow_cost(name: WorkflowName, hf: StateDep) -> dict[str, Any]:
+    """What ``hflow workflow cost NAME -o json`` prints: per job, per sweep, this run and
+    all runs (attempts of batch kinds record their usage when they finish)."""
+
+    def report() -> dict[str, Any]:
+        store = hf.stores.get()
+        return cost(store.view(name), store.attempts(name)).to_dict()
+
+    return await run_in_threadpool(report)

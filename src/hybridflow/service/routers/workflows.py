@@ -68,6 +68,8 @@ async def upload_workflow(
     replace: Annotated[bool, Query(description="Replace a stored workflow of that name.")] = False,
     filename: Annotated[str | None, Query(max_length=255, description="The client's file name: named in "
                                           "errors, and the default workflow name.")] = None,
+    strict: Annotated[bool, Query(description="Refuse unknown keys (422) instead of storing them with a "
+                                  "warning, as --strict does.")] = False,
 ) -> WorkflowSummary:
     """Validate and store a workflow, exactly as ``hflow workflow add --filename`` does.
 
@@ -82,7 +84,7 @@ async def upload_workflow(
     def store_it() -> WorkflowSummary:
         store = hf.stores.get()
         spec = uploads.store_upload(store, hf.settings, data, name=name, file=file, replace=replace,
-                                    filename=filename, name_lock=hf.name_lock)
+                                    filename=filename, strict=strict, name_lock=hf.name_lock)
         hf.cache.forget(spec.name)
         return present.summary(store.view(spec.name)).model_copy(update={"warnings": list(spec.warnings)})
 
