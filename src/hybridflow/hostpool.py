@@ -4,7 +4,7 @@ its interval passed, backing off while nothing changes)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -89,6 +89,18 @@ class HostPool:
             base_dir=Path(spec.base_dir),
             env=dict(job_spec.env),
         )
+
+    async def estimates(self, spec: WorkflowSpec, jobs: Iterable[str]) -> dict[str, float | None]:
+        """The most each of ``jobs`` can be charged, asked of each host once (see
+        :meth:`Host.estimate`; jobs of kinds that bill nothing are left out)."""
+        by_slot: dict[HostKey, list[JobSpec]] = {}
+        for job in jobs:
+            key, _ = self.slot_for(spec, spec.jobs[job])
+            by_slot.setdefault(key, []).append(spec.jobs[job])
+        found: dict[str, float | None] = {}
+        for key, specs in by_slot.items():
+            found.update(await self._slots[key].host.estimate(specs))
+        return found
 
     def notified(self, key: HostKey) -> None:
         self._slots[key].notified = True

@@ -41,7 +41,7 @@ __all__ = ["KIND_OPTIONS", "NODE_KEYS", "TOP_KEYS", "WORKFLOW_KEYS", "check_keys
            "suggestion"]
 
 #: top-level keys that are not workflow variables
-TOP_KEYS = ("workflow", "name", "colors", "hosts", *jobfields.POLICY_KEYS, "deadline", "notify", "strict")
+TOP_KEYS = ("workflow", "name", "colors", "hosts", *jobfields.POLICY_KEYS, "deadline", "notify", "strict", "budget")
 #: keys of ``workflow:`` that are not workflow variables (policy defaults may sit here too)
 WORKFLOW_KEYS = ("nodes", "dependencies", "name", *jobfields.POLICY_KEYS, "deadline", "notify")
 #: keys of ``notify:``

@@ -158,3 +158,47 @@ def from_tres(source: str, elapsed: float, tres: Mapping[str, str], *, nodes: in
     mem = parse_mem_mb(tres["mem"]) if "mem" in tres else None
     return Usage(source=source, elapsed=elapsed, nodes=nodes or int(number("node")) or 1, cpus=int(number("cpu")),
                  gpus=gpus, mem_mb=mem, billing=number("billing"), total_cpu=total_cpu, max_rss_mb=max_rss_mb)
+
+
+# -- estimates before a run ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a batch job asks for: the largest charge it can run up is ``rate × seconds``."""
+
+    cpus: int = 1
+    gpus: int = 0
+    mem_mb: float | None = None
+    nodes: int = 1
+    seconds: float | None = None  # its time limit; None: the partition's
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """``TRESBillingWeights`` (``CPU=1.0,Mem=0.25G,GRES/gpu=2.0``) as units per hour per
+    TRES unit, memory per MB (``0.25G``: a quarter unit per GB)."""
+    weights: dict[str, float] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            continue
+        value = value.strip()
+        per_mb = 1.0
+        if value[-1:].upper() in _MEM_MB and value[-1:].isalpha():
+            per_mb = 1 / _MEM_MB[value[-1].upper()]
+            value = value[:-1]
+        try:
+            weights[key.strip().lower()] = float(value) * per_mb
+        except ValueError:
+            continue
+    return weights
+
+
+def billing_rate(weights: Mapping[str, float], request: Request) -> float:
+    """Units per hour Slurm bills ``request`` with ``weights`` (the default sum of the
+    weighted TRES; no weights: one unit per CPU, as Slurm bills)."""
+    if not weights:
+        return float(request.cpus)
+    mem = (request.mem_mb or 0.0) * request.nodes
+    return (weights.get("cpu", 0.0) * request.cpus + weights.get("gres/gpu", 0.0) * request.gpus
+            + weights.get("mem", 0.0) * mem + weights.get("node", 0.0) * request.nodes)

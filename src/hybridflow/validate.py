@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from . import callnodes, config, dag, retry
+from .budget import budget_of
 from .errors import LimitError, SpecError
 from .files import escaping_link, is_file
 from .hosts import KINDS
@@ -176,8 +177,9 @@ def _is_file(spec: WorkflowSpec, written: str) -> bool:
 
 
 def check_policies(spec: WorkflowSpec, limits: Limits) -> None:
-    """Retry, timeout and deadline keys parse (``hybridflow.retry``)."""
+    """Retry, timeout, deadline and budget keys parse (``hybridflow.retry``, ``hybridflow.budget``)."""
     retry.check(spec)
+    budget_of(spec)
 
 
 def check_hosts(spec: WorkflowSpec, limits: Limits) -> None:

@@ -64,6 +64,8 @@ def test_gpu_and_cpu_jobs_are_billed_by_the_partition_rule(testbed: Testbed, hom
     data = json.loads(printed.stdout)
     assert data["jobs"]["gpu"]["latest"]["billing"] == gpu_rate
     assert data["run"]["units"] == pytest.approx(report.run.units, abs=1e-5)
+    status = {j["name"]: j for j in json.loads(hflow("workflow", "status", wf.name, "-o", "json").stdout)["jobs"]}
+    assert status["gpu"]["usage"]["billing"] == gpu_rate and status["here"]["usage"] is None
     table = hflow("workflow", "cost", wf.name)
     assert "this run" in table.stdout and "not metered (no batch usage): here" in table.stdout
 
@@ -82,3 +84,36 @@ def test_a_sweep_is_billed_per_job_and_as_a_whole(testbed: Testbed, home: Path, 
     assert set(report.jobs) == {"s-n_1", "s-n_2"}
     assert report.sweeps["s"].attempts == 2
     assert report.sweeps["s"].units == pytest.approx(report.jobs["s-n_1"].units + report.jobs["s-n_2"].units)
+
+
+def test_budget_stops_submission_and_expand_estimates(testbed: Testbed, home: Path, make_workflow) -> None:
+    """``expand --cost`` prints rate x time limit per job; with ``budget:`` a job whose
+    charge could take the committed total over it is never submitted (no attempt, no
+    Slurm job), ends skipped with the reason, and the jobs that fit run."""
+    nodes = {
+        "big": {"kind": "slurm", "partition": "gpu", "gres": "gpu:1", "cpus": 2, "time": 60, "exec": "true"},
+        "small": {"kind": "slurm", "partition": "debug", "cpus": 1, "time": 1, "exec": "sleep 1"},
+        "after": {"kind": "slurm", "partition": "debug", "cpus": 1, "time": 1, "exec": "true"},
+    }
+    path = make_workflow(nodes, ["small,after"])
+    estimate = hflow("workflow", "expand", str(path), "--cost", "-o", "json")
+    assert estimate.returncode == 0, estimate.stderr
+    jobs = json.loads(estimate.stdout)["jobs"]
+    gpu = billing_weights("gpu")
+    big = (2 * gpu.get("cpu", 1.0) + gpu.get("gres/gpu", 0.0)) * 3600 / 3600
+    small = billing_weights("debug").get("cpu", 1.0) * 60 / 3600
+    assert jobs == pytest.approx({"big": big, "small": small, "after": small})
+
+    text = path.read_text()
+    path.write_text(f"budget: {3 * small}\n{text}")  # room for small and after, not for big
+    result = hflow("workflow", "run", str(path), "-q")
+    assert result.returncode == 1, result.stdout + result.stderr
+    wf = Workflow(path.stem)
+    view = wf.status()
+    assert {n: j.state.value for n, j in view.jobs.items()} == {"big": "skipped", "small": "done", "after": "done"}
+    assert "not submitted: budget" in (view.jobs["big"].message or "")
+    assert [a.job for a in wf.store.attempts(wf.name)].count("big") == 0, "never handed to Slurm"
+
+    path.write_text("budget: lots\n" + text)
+    refused = hflow("workflow", "run", str(path), "-q")
+    assert refused.returncode == 2 and "field 'budget'" in refused.stderr and "Traceback" not in refused.stderr

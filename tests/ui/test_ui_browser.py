@@ -4,9 +4,14 @@ test_ui_scale.py)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from servicesupport import LiveService, wait_for
 from uisupport import login
@@ -88,3 +93,23 @@ def test_docs_page_served_without_cdn(page: Any, service: LiveService, artifacts
     assert page.locator(".opblock").count() >= 12
     page.screenshot(path=str(artifacts / "06-docs.png"))
     assert not [url for url in outside if not url.startswith("data:")], outside
+
+
+@pytest.mark.testbed
+def test_the_page_shows_the_runs_slurm_charge(page: Any, service: LiveService, tmp_path: Path) -> None:
+    """A workflow with a real Slurm job: the header shows this run's units and node-hours,
+    the same figures as ``/cost``; a workflow of local jobs shows no cost at all."""
+    if subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=20).returncode != 0:
+        pytest.skip("no Slurm testbed here (start ../shared/testbed/start-testbed)")
+    path = tmp_path / "billed.yaml"
+    path.write_text("workflow:\n  nodes:\n    s: {kind: slurm, cpus: 1, exec: 'sleep 1'}\n")
+    ran = subprocess.run([sys.executable, "-c", "from hybridflow.cli import main; main()", "workflow", "run",
+                          str(path), "-q"], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "HYBRIDFLOW_HOME": str(service.home)})  # playwright holds the loop
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    login(page, service, "/workflows/billed")
+    page.wait_for_selector("#wf-cost:not([hidden])")
+    with service.client() as client:
+        run = client.get("/api/v1/workflows/billed/cost").json()["run"]
+    assert run["attempts"] == 1 and run["units"] > 0
+    assert page.inner_text("#wf-cost-units") == f"{run['units']:.3f} SU · {run['node_hours']:.3f} node-h"

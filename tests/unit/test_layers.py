@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "templating", "files", "yamlsafe", "jobfields", "usage")),
     ("states", ("states",)),
     ("spec", ("spec",)),
-    ("derived", ("sweeps", "snapshot", "labels", "retry", "rerun", "readiness", "notify", "rounds", "keys",
+    ("derived", ("budget", "sweeps", "snapshot", "labels", "retry", "rerun", "readiness", "notify", "rounds", "keys",
                  "callnodes", "functions.runner")),
     ("config", ("config",)),
     ("hosts", ("hosts", "hosts.*")),

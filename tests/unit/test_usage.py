@@ -4,8 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from hybridflow.hosts.slurm import gpus_requested, parse_sacct_usage, parse_squeue
-from hybridflow.usage import Bill, Usage, from_tres, parse_duration, parse_mem_mb, parse_tres
+from hybridflow.budget import Budget
+from hybridflow.hosts.slurm import (
+    gpus_requested,
+    max_charge,
+    parse_partitions,
+    parse_sacct_usage,
+    parse_squeue,
+    parse_time_limit,
+    requested,
+)
+from hybridflow.usage import (
+    Bill,
+    Request,
+    Usage,
+    billing_rate,
+    from_tres,
+    parse_duration,
+    parse_mem_mb,
+    parse_tres,
+    parse_weights,
+)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("0:01", 1), ("01:02", 62), ("1:02:03", 3723), ("2-01:00:00", 176400),
@@ -50,3 +69,37 @@ def test_sacct_usage_takes_cpu_time_from_the_job_and_peak_memory_from_its_steps(
     usage = parse_sacct_usage(text)["12"]
     assert (usage.source, usage.elapsed, usage.billing, usage.gpus, usage.total_cpu, usage.max_rss_mb) == (
         "sacct", 61.0, 4.0, 1, 30.5, 20.0)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30", 1800), ("0:30", 30), ("1:00:00", 3600), ("2-00", 172800),
+                                               ("1-02:03", 93780), ("1-00:00:01", 86401), ("UNLIMITED", None)])
+def test_slurm_time_limits(text: str, seconds: float | None) -> None:
+    assert parse_time_limit(text) == seconds
+
+
+def test_weights_requests_and_the_most_a_job_can_cost() -> None:
+    weights = parse_weights("CPU=1.0,Mem=0.25G,GRES/gpu=2.0")
+    assert weights == {"cpu": 1.0, "mem": 0.25 / 1024, "gres/gpu": 2.0}
+    ask = requested({"cpus": 2, "gres": "gpu:a100:1", "time": "2:00:00", "mem": "4G"}, None)
+    assert (ask.cpus, ask.gpus, ask.mem_mb, ask.seconds) == (2, 1, 4096, 7200)
+    assert billing_rate(weights, ask) == 5.0  # 2 cores + 2 x 1 GPU + 4 GB x 0.25
+    assert billing_rate({}, ask) == 2.0, "no weights: Slurm bills one unit per CPU"
+    assert requested({"ntasks": 4, "cpus": 2, "nodes": 2, "gpus": 2}, timeout=90).seconds == 180  # --time=3
+    partitions = parse_partitions(
+        "PartitionName=gpu Default=NO MaxTime=1-00:00:00 DefaultTime=NONE TRESBillingWeights=CPU=1.0,GRES/gpu=2.0\n"
+        "PartitionName=debug Default=YES MaxTime=UNLIMITED DefaultTime=NONE\n")
+    assert partitions["gpu"].weights == {"cpu": 1.0, "gres/gpu": 2.0} and partitions["debug"].default
+    assert max_charge(Request(cpus=2, gpus=1, seconds=3600), partitions["gpu"]) == 4.0
+    assert max_charge(Request(cpus=2, gpus=1), partitions["gpu"]) == 96.0, "no limit of its own: the partition's"
+    assert max_charge(Request(cpus=1), partitions["debug"]) is None, "nothing bounds it"
+
+
+def test_budget_commits_estimates_and_settles_actual_charges() -> None:
+    budget = Budget(10.0, {"a": 6.0, "b": 6.0, "free": None})
+    assert budget.admit("local-job") is None, "a job that bills nothing always runs"
+    assert budget.admit("a") is None and budget.committed == 6.0
+    refusal = budget.admit("b")
+    assert refusal is not None and "budget 10 units would be exceeded (6 committed, this job up to 6)" in refusal
+    budget.settle("a", 1.0)  # a cost far less than it might have
+    assert budget.committed == 1.0 and budget.admit("b") is None
+    assert "nothing bounds" in (budget.admit("free") or "")

@@ -30,6 +30,7 @@ from ..names import check_workflow_name, split_list
 from ..render.table import state_text
 from ..rerun import RerunMode
 from ..snapshot import WorkflowView
+from ..spec import WorkflowSpec
 from ..states import JobState
 from ..store.sqlite import Store
 from .forms import DEFAULT, OneForm, target
@@ -566,6 +567,8 @@ def _sweep_status_table(view: WorkflowView, group: bool | None) -> Table:
 def expand(
     filename: Path = typer.Argument(..., help="Workflow YAML file."),
     output: Output = typer.Option(Output.table, "--output", "-o", help="table, json or yaml (a loadable workflow)."),
+    cost: bool = typer.Option(False, "--cost", help="Also ask each Slurm host its billing weights and print the "
+                              "most each job can be charged (rate x time limit) and the total."),
 ) -> None:
     """Dry run: validate FILE and print its jobs with every sweep expanded; runs and stores nothing."""
     from ..load import load
@@ -573,6 +576,9 @@ def expand(
     from ..spec import to_document
 
     spec = load(filename)
+    if cost:
+        _print_estimate(spec, output)
+        return
     if output is Output.yaml:
         sys.stdout.write(yaml.safe_dump(to_document(spec), sort_keys=False, allow_unicode=True))
         return
@@ -592,3 +598,39 @@ def expand(
     for row in rows:
         table.add_row(*(str(row[c]) for c in columns))
     out.print(table)
+
+
+def _print_estimate(spec: WorkflowSpec, output: Output) -> None:
+    """``expand --cost``: the most each billed job can be charged, and the total (one
+    ``scontrol show partition`` per Slurm host; other kinds bill nothing)."""
+    import asyncio
+
+    from ..hostpool import HostPool
+
+    async def ask() -> dict[str, float | None]:
+        pool = HostPool(lambda: None)
+        try:
+            return await pool.estimates(spec, list(spec.jobs))
+        finally:
+            await pool.close()
+
+    found = asyncio.run(ask())
+    bounded = [units for units in found.values() if units is not None]
+    total = None if len(bounded) < len(found) else sum(bounded)
+    budget = spec.options.get("budget")
+    if output is not Output.table:
+        payload = {"name": spec.name, "jobs": found, "max_units": total, "budget": budget}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n" if output is Output.json
+                         else yaml.safe_dump(payload, sort_keys=False))
+        return
+    table = Table(title=f"{spec.name}: the most each job can be charged (allocation units)", title_justify="left")
+    table.add_column("job")
+    table.add_column("max units", justify="right")
+    for job, units in found.items():
+        table.add_row(job, "unbounded (no time limit)" if units is None else f"{units:.4f}")
+    table.add_row("total", "unbounded" if total is None else f"{total:.4f}", style="bold")
+    out.print(table)
+    if not found:
+        out.print("no job of a billing kind (slurm): nothing is charged", markup=False)
+    if budget is not None and total is not None and total > float(budget):
+        out.print(f"budget {budget} units: jobs that would exceed it are not submitted", markup=False)

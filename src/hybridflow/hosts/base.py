@@ -47,6 +47,9 @@ class StagedJob:
     stem: str
     base_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
+    #: native ids of the parents' attempts it starts after (a hand-off: Slurm's
+    #: ``--dependency=afterok``); kinds that cannot hand off ignore it
+    after_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,9 @@ class Capabilities:
     #: batch system): their records are committed durably (``synchronous=FULL``), so that
     #: an attempt that may run is never forgotten after a power loss of the laptop
     external: bool = True
+    #: attempts may be submitted before their parents (of the same host) ended, to start
+    #: after them by the batch system's own dependencies (``hflow workflow run --detach``)
+    hands_off: bool = False
 
 
 class Host(ABC):
@@ -110,6 +116,11 @@ class Host(ABC):
         """The run directory on this host for a run whose local directory is given."""
         return str(local_run_dir)
 
+    async def estimate(self, jobs: Sequence[JobSpec]) -> dict[str, float | None]:
+        """The most allocation units each job can be charged (batch kinds that bill);
+        jobs left out are not billed (default: none is). None: nothing bounds it."""
+        return {}
+
     @abstractmethod
     async def submit(self, jobs: Sequence[StagedJob]) -> list[Submission]:
         """Start the attempts; raise :class:`~hybridflow.errors.HostError` on failure.
@@ -137,6 +148,10 @@ class Host(ABC):
         never started, so that the scheduler may start it without starting it twice.
         """
         return None
+
+    async def repoint(self, subs: Sequence[tuple[Submission, tuple[str, ...]]]) -> None:
+        """Make handed-off attempts wait for these parent ids instead (a parent was retried);
+        only kinds whose capabilities hand off are asked."""
 
     def reattach(self, sub: Submission) -> None:
         """Resume watching an attempt started by an earlier coordinator (optional)."""

@@ -22,13 +22,15 @@ import logging
 import math
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import HostError
+from ..spec import JobSpec
 from ..states import JobState
-from ..usage import Usage, from_tres, parse_duration, parse_mem_mb, parse_tres
+from ..usage import Request, Usage, billing_rate, from_tres, parse_duration, parse_mem_mb, parse_tres, parse_weights
 from .attempt import AttemptFiles
-from .base import StagedJob
+from .base import Capabilities, StagedJob, Submission
 from .batch import BatchHost, Record, directives
 from .shell import CommandResult
 
@@ -173,6 +175,82 @@ def gpus_requested(text: str) -> int:
     return total
 
 
+def parse_time_limit(text: str) -> float | None:
+    """Seconds in a Slurm time limit: ``30`` (minutes), ``MM:SS``, ``HH:MM:SS``, ``D-HH``,
+    ``D-HH:MM``, ``D-HH:MM:SS``; None for ``UNLIMITED``, ``INFINITE`` or ``NONE``."""
+    text = text.strip()
+    try:
+        days, dash, rest = text.partition("-") if "-" in text else ("0", "", text)
+        parts = [int(p) for p in rest.split(":")]
+    except ValueError:
+        return None
+    if dash:  # D-HH[:MM[:SS]]
+        hours, minutes, seconds = (parts + [0, 0])[:3]
+    elif len(parts) == 1:
+        hours, minutes, seconds = 0, parts[0], 0
+    elif len(parts) == 2:
+        hours, minutes, seconds = 0, parts[0], parts[1]
+    else:
+        hours, minutes, seconds = parts[:3]
+    return int(days) * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def requested(values: Mapping[str, Any], timeout: float | None) -> Request:
+    """What a job's node keys ask Slurm for (``cpus`` per task × ``ntasks``, ``gpus`` or
+    ``gres: gpu[:type]:N`` per node, ``mem`` per node, ``time``; else ``timeout``, as
+    :meth:`SlurmHost.directives` turns it into ``--time``)."""
+
+    def count(value: Any, default: int) -> int:
+        text = str(value).rsplit(":", 1)[-1] if value not in (None, "") else ""
+        return int(text) if text.isdigit() else default
+
+    nodes = count(values.get("nodes"), 1)
+    gpus = count(values.get("gpus"), 0)
+    if not gpus and values.get("gres"):
+        gpus = gpus_requested("gres:" + str(values["gres"])) * nodes
+    limit = parse_time_limit(str(values["time"])) if values.get("time") not in (None, "") else None
+    if limit is None and timeout is not None:
+        limit = (math.ceil(timeout / 60) + 1) * 60.0
+    mem = parse_mem_mb(str(values["mem"])) if values.get("mem") not in (None, "") else None
+    return Request(cpus=count(values.get("cpus"), 1) * count(values.get("ntasks"), 1), gpus=gpus, mem_mb=mem,
+                   nodes=nodes, seconds=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """What ``scontrol show partition -o`` says that a charge depends on."""
+
+    name: str
+    weights: dict[str, float]
+    default: bool = False
+    max_seconds: float | None = None
+    default_seconds: float | None = None
+
+
+def parse_partitions(text: str) -> dict[str, Partition]:
+    """Partitions from ``scontrol show partition -o`` (one ``Key=Value ...`` line each)."""
+    found: dict[str, Partition] = {}
+    for line in text.splitlines():
+        fields = dict(word.split("=", 1) for word in line.split() if "=" in word)
+        name = fields.get("PartitionName")
+        if not name:
+            continue
+        found[name] = Partition(name, parse_weights(fields.get("TRESBillingWeights", "")),
+                                default=fields.get("Default") == "YES",
+                                max_seconds=parse_time_limit(fields.get("MaxTime", "UNLIMITED")),
+                                default_seconds=parse_time_limit(fields.get("DefaultTime", "NONE")))
+    return found
+
+
+def max_charge(request: Request, partition: Partition) -> float | None:
+    """The most units a job can be charged in ``partition``: its rate × its time limit
+    (else the partition's default or maximum); None when nothing limits it."""
+    seconds = request.seconds or partition.default_seconds or partition.max_seconds
+    if seconds is None:
+        return None
+    return billing_rate(partition.weights, request) * seconds / 3600
+
+
 def parse_sacct_usage(text: str) -> dict[str, Usage]:
     """Usages from ``sacct -n -P -o`` :data:`SACCT_USAGE_FIELDS` output (steps included):
     the allocation line gives elapsed time, TRES, CPU time and nodes; the largest MaxRSS of
@@ -250,6 +328,7 @@ class SlurmHost(BatchHost):
     """A Slurm cluster, here (no address) or on a login node over SSH."""
 
     kind = "slurm"
+    capabilities = Capabilities(submitted_state=JobState.PENDING, hands_off=True)
     plain_states = frozenset({"PENDING", "RUNNING"})
     normal_ends = frozenset({"COMPLETED", "FAILED"})
 
@@ -257,6 +336,7 @@ class SlurmHost(BatchHost):
         super().__init__(*args, **kwargs)
         setting = self.config.options.get("accounting", "auto")
         self._has_sacct: bool | None = None if setting == "auto" else bool(setting)
+        self._partitions: dict[str, Partition] | None = None
 
     def directives(self, job: StagedJob, workdir: str) -> list[str]:
         lines = self.node_directives(job, option_lines, "#SBATCH")
@@ -272,7 +352,19 @@ class SlurmHost(BatchHost):
             f"#SBATCH --output={out}",
             f"#SBATCH --chdir={workdir}",
         ]
+        if job.after_ids:  # a hand-off: Slurm starts it once every parent completed
+            lines.append(f"#SBATCH --dependency=afterok:{':'.join(job.after_ids)}")
         return lines
+
+    async def repoint(self, subs: Sequence[tuple[Submission, tuple[str, ...]]]) -> None:
+        """``scontrol update`` each job's dependency (after a parent's retry was submitted)."""
+        for sub, after in subs:
+            if sub.native_id:
+                argv = ["scontrol", "update", f"JobId={sub.native_id}",
+                        f"Dependency={'afterok:' + ':'.join(after) if after else ''}"]
+                result = await self._run("repoint", argv)
+                if not result.ok:
+                    log.warning("%s: cannot re-point job %s: %s", self.name, sub.native_id, result.err)
 
     def submit_argv(self, wrapper: str) -> list[str]:
         return ["sbatch", "--parsable", wrapper]
@@ -313,6 +405,24 @@ class SlurmHost(BatchHost):
 
     async def accounting(self, ids: Sequence[str]) -> dict[str, Record]:
         return await self._sacct(["-j", ",".join(ids)])
+
+    async def estimate(self, jobs: Sequence[JobSpec]) -> dict[str, float | None]:
+        """The most each job can be charged (one ``scontrol show partition`` per host)."""
+        if self._partitions is None:
+            result = await self._run("partitions", ["scontrol", "show", "partition", "-o"])
+            if not result.ok:
+                raise HostError(f"scontrol show partition: {result.err or result.returncode}",
+                                transient=is_transient(result.err))
+            self._partitions = parse_partitions(result.out)
+        default = next((p for p in self._partitions.values() if p.default), None)
+        found: dict[str, float | None] = {}
+        for job in jobs:
+            values = {**self.config.options, **job.args}
+            partition = self._partitions.get(str(values.get("partition") or ""), default)
+            if partition is None:
+                raise HostError(f"job '{job.name}': no partition '{values.get('partition')}' on {self.name}")
+            found[job.name] = max_charge(requested(values, job.timeout), partition)
+        return found
 
     async def usage_detail(self, ids: Sequence[str]) -> dict[str, Usage]:
         """One ``sacct`` for the jobs that finished in this poll, where accounting works."""

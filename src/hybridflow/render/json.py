@@ -67,10 +67,13 @@ def to_json_dict(view: WorkflowView) -> dict[str, Any]:
 
 def _this_run(data: dict[str, Any], view: WorkflowView) -> dict[str, Any]:
     """``attempt`` is the job's latest attempt in the current run (0: not started in it);
-    ``ran_on`` the host that attempt ran on (the declared ``host`` is the job's field)."""
+    ``ran_on`` the host that attempt ran on (the declared ``host`` is the job's field);
+    ``usage`` what that attempt used, for batch kinds (:mod:`hybridflow.usage`: elapsed,
+    CPUs, GPUs, billing rate, node-hours, units), else None."""
     attempt = view.attempts.get(data["name"])
     data["attempt"] = attempt.number if attempt is not None else 0
     data["ran_on"] = attempt.host if attempt is not None else None
+    data["usage"] = attempt.usage.view() if attempt is not None and attempt.usage is not None else None
     return data
 
 

@@ -177,7 +177,18 @@
     renderFilters();
     setRunning(detail.running);
     renderSummary();
+    if (detail.jobs.some((j) => j.kind === "slurm" || j.kind === "lsf")) loadCost().catch((error) => console.warn(error));
     return fresh;
+  }
+
+  // The run's charge in allocation units, shown once a batch attempt has reported usage.
+  async function loadCost() {
+    const bill = await hf.json(base + "/cost");
+    const shown = bill.run.attempts > 0;
+    $("wf-cost").hidden = !shown;
+    if (shown) {
+      $("wf-cost-units").textContent = `${bill.run.units.toFixed(3)} SU · ${bill.run.node_hours.toFixed(3)} node-h`;
+    }
   }
 
   // Throttled re-reads: the stream recolours at once, these fill exit codes, labels, times.
