@@ -26,6 +26,7 @@ import asyncio
 import json
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
@@ -224,7 +225,7 @@ def run(request: RunRequest, *, store: Store | None = None, watch: Watch | None 
 async def _drive(engine: Engine, watch: Watch | None) -> WorkflowState:
     """``engine.run()`` with SIGINT/SIGTERM turned into a cancel request, inside ``watch``."""
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ():
         try:
             loop.add_signal_handler(sig, engine.request_cancel)
         except (NotImplementedError, RuntimeError):  # not the main thread, or no unix signals

@@ -113,3 +113,19 @@ def test_the_page_shows_the_runs_slurm_charge(page: Any, service: LiveService, t
         run = client.get("/api/v1/workflows/billed/cost").json()["run"]
     assert run["attempts"] == 1 and run["units"] > 0
     assert page.inner_text("#wf-cost-units") == f"{run['units']:.3f} SU · {run['node_hours']:.3f} node-h"
+
+
+def test_a_function_nodes_result_is_shown_beside_its_log(page: Any, service: LiveService, tmp_path: Path) -> None:
+    folder = tmp_path / "fn"
+    folder.mkdir()
+    (folder / "uimod.py").write_text("def square(x):\n    return {'square': x * x}\n")
+    (folder / "wf.yaml").write_text("name: uifn\nworkflow:\n  nodes:\n    sq: {call: 'uimod:square', args: [7]}\n")
+    ran = subprocess.run([sys.executable, "-c", "from hybridflow.cli import main; main()", "workflow", "run",
+                          str(folder / "wf.yaml"), "-q"], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "HYBRIDFLOW_HOME": str(service.home)})
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    login(page, service, "/workflows/uifn")
+    page.wait_for_selector("body[data-ready='1']")
+    page.click("#graph g.node[data-job='sq']")
+    page.wait_for_selector("#log-result:not([hidden])")
+    assert page.inner_text("#log-result") == 'result: {"square":49}'  # JSON.stringify

@@ -13,6 +13,7 @@ from hybridflow.hosts.slurm import (
     parse_squeue,
     parse_time_limit,
     requested,
+    slurm_time,
 )
 from hybridflow.usage import (
     Bill,
@@ -103,3 +104,9 @@ def test_budget_commits_estimates_and_settles_actual_charges() -> None:
     budget.settle("a", 1.0)  # a cost far less than it might have
     assert budget.committed == 1.0 and budget.admit("b") is None
     assert "nothing bounds" in (budget.admit("free") or "")
+
+
+def test_time_written_as_a_hybridflow_duration_reaches_sbatch_in_slurms_spelling() -> None:
+    assert [slurm_time(v) for v in ("1h", "2h30m", "90s", 30, "1:00:00", "1-12", "soon")] == [
+        "1:00:00", "2:30:00", "0:01:30", 30, "1:00:00", "1-12", "soon"]
+    assert requested({"time": "1h"}, None).seconds == 3600

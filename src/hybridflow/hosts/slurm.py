@@ -25,7 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import HostError
+from ..durations import parse_duration as parse_duration_text
+from ..errors import HostError, SpecError
 from ..spec import JobSpec
 from ..states import JobState
 from ..usage import Request, Usage, billing_rate, from_tres, parse_duration, parse_mem_mb, parse_tres, parse_weights
@@ -208,7 +209,7 @@ def requested(values: Mapping[str, Any], timeout: float | None) -> Request:
     gpus = count(values.get("gpus"), 0)
     if not gpus and values.get("gres"):
         gpus = gpus_requested("gres:" + str(values["gres"])) * nodes
-    limit = parse_time_limit(str(values["time"])) if values.get("time") not in (None, "") else None
+    limit = parse_time_limit(str(slurm_time(values["time"]))) if values.get("time") not in (None, "") else None
     if limit is None and timeout is not None:
         limit = (math.ceil(timeout / 60) + 1) * 60.0
     mem = parse_mem_mb(str(values["mem"])) if values.get("mem") not in (None, "") else None
@@ -298,7 +299,8 @@ def option_lines(values: Mapping[str, Any]) -> list[str]:
     for key, flag in OPTIONS.items():
         value = values.get(key)
         if value is not None and value != "":
-            lines.append(f"#SBATCH {flag}={_clean(value, key)}")
+            text = slurm_time(value) if key == "time" else value
+            lines.append(f"#SBATCH {flag}={_clean(text, key)}")
     extra = values.get("sbatch")
     if extra:
         args = shlex.split(extra) if isinstance(extra, str) else [str(a) for a in extra]
@@ -315,6 +317,19 @@ def _option_groups(args: Iterable[str]) -> list[list[str]]:
         else:
             groups[-1].append(arg)
     return groups
+
+
+def slurm_time(value: Any) -> Any:
+    """A ``time:`` written as hybridflow writes durations (``1h``, ``90m``, ``2h30m``) in
+    Slurm's ``HH:MM:SS``; Slurm's own spellings (``30``, ``1:00:00``, ``1-12``) unchanged."""
+    text = str(value).strip()
+    if not text or text[-1:].isdigit() or parse_time_limit(text) is not None:
+        return value
+    try:
+        seconds = math.ceil(parse_duration_text(text))
+    except SpecError:
+        return value  # sbatch names the problem
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
 def _clean(value: Any, key: str) -> str:

@@ -394,8 +394,19 @@
       const job = await hf.json(base + "/jobs/" + encodeURIComponent(jobName));
       const last = job.attempts[job.attempts.length - 1];
       $("log-path").textContent = last ? `attempt ${last.number} on ${last.host}: ${last.log}` : "not started yet";
+      $("log-result").hidden = true;
+      if (job.spec && job.spec.call !== undefined) showResult(jobName);
     } catch (error) { $("log-path").textContent = error.message; }
     await readLog(jobName, true);
+  }
+  // A function node's return value: JSON when it is plain data, else its repr; or what it raised.
+  async function showResult(jobName) {
+    const result = await hf.json(`${base}/jobs/${encodeURIComponent(jobName)}/result`);
+    const box = $("log-result");
+    box.hidden = false;
+    box.textContent = !result.ready ? "result: not ready yet"
+      : result.error ? `raised: ${result.error}` + (result.traceback ? "\n" + result.traceback : "")
+      : "result: " + (result.data !== null && result.data !== undefined ? JSON.stringify(result.data) : result.text);
   }
   async function readLog(jobName, first) {
     if (logFor !== jobName) return;
