@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, S
 from pathlib import Path
 from typing import cast
 
-from . import config, dag, faults, handoff, logreading, rerun
+from . import config, dag, faults, logreading, rerun
 from .budget import Budget, budget_of
 from .errors import HostError
 from .hostpool import HostPool
@@ -70,7 +70,6 @@ class Engine:
         from_jobs: Sequence[str] = (),
         only: Collection[str] = (),
         hosts: Mapping[HostKey, Host] | None = None,
-        detach: bool | None = None,  # hand off to Slurm and return (None: the file's ``handoff:``)
     ) -> None:
         self.store = store
         self.name = name
@@ -95,8 +94,6 @@ class Engine:
         self.notifier = Notifier(name, None)
         self.hosts = HostPool(self._woken, hosts)
         self.budget: Budget | None = None  # the workflow's ``budget:`` (hybridflow.budget)
-        self.detach = detach
-        self.handoff = handoff.HandOff(self)
         self._cancel = False
         self._generation = -1
         self._next_control = 0.0
@@ -136,9 +133,6 @@ class Engine:
                 except TimeoutError:
                     pass
                 self._wake.clear()
-            if self.handoff.detached:  # Slurm holds the rest; the run goes on without us
-                self._flush()
-                return WorkflowState.RUNNING
             state = self._final_state()
             self.run_state.end(state)
             self._flush()
@@ -171,8 +165,6 @@ class Engine:
         if missing:
             raise missing[0]
         self.notifier = Notifier(self.name, self.spec.options.get("notify"))
-        wants = handoff.wanted(self.spec) if self.detach is None else self.detach
-        self.handoff = handoff.HandOff(self, on=wants and not self.only)
         self.limits = RunLimits(self.spec, time.monotonic())
         limit = budget_of(self.spec)
         if limit is not None:
@@ -231,18 +223,15 @@ class Engine:
         await logreading.read_due(self.run_state, self.hosts, now)
         await self._enforce_timeouts(now)
         self._release_retries(now)
-        staged = self._select() + await self.handoff.round()
+        staged = self._select()
         self._flush()
         if staged:
             faults.point("after-record")
-            self.handoff.recorded(staged)
         await self._submit(staged)  # what it learns (native ids) is written with the next round
         if self.on_update is not None:
             self.on_update(self)
         waiting = self.readiness.ready if not self.only else self.only.intersection(self.readiness.ready)
-        over = not self.run_state.active and not waiting and not self.limits.retry_at
-        self.handoff.detached = not over and self.handoff.idle()
-        return over or self.handoff.detached
+        return not self.run_state.active and not waiting and not self.limits.retry_at
 
     def _next_wait(self) -> float:
         now = time.monotonic()
@@ -315,7 +304,6 @@ class Engine:
             return
         if obs.state is JobState.RUNNING and attempt.running_since is None:
             attempt.running_since = time.monotonic()
-        await self.handoff.observed(attempt, obs)
         self.run_state.move(attempt.staged.job, obs.state, message=obs.message, exit_code=obs.exit_code)
 
     def _finish(self, job: str, obs: Observation) -> None:
@@ -330,7 +318,6 @@ class Engine:
             self._skip(self.readiness.succeeded(job))
         else:
             self._skip(self.readiness.failed(job))
-            self.handoff.failed(job)
 
     def _retry(self, job: str, obs: Observation) -> bool:
         """Schedule another attempt if the job's policy retries this failure."""
@@ -397,27 +384,26 @@ class Engine:
             slots[key] = self.hosts[host_key].host.max_parallel - running.get(host_key, 0)
         candidates = ready.candidates(slots, everything=self.policy.needs_all_ready)
         chosen = self.policy.select(candidates, self._host_key, slots, len(self.run_state.active), ready.order.__getitem__)
-        for job in (jobs := sweep_limited(chosen, self.run_state.active, self.spec.jobs)):
+        staged: list[StagedJob] = []
+        for job in sweep_limited(chosen, self.run_state.active, self.spec.jobs):
             ready.take(job)
-        return [item for item in map(self._record, jobs) if item is not None]
-
-    def _record(self, job: str) -> StagedJob | None:
-        """Record a new attempt of ``job`` (None: the budget refused it, and it was skipped)."""
-        refusal = self.budget.admit(job) if self.budget is not None else None
-        if refusal is not None:
-            self.run_state.move(job, JobState.SKIPPED, message=refusal)
-            self._skip(self.readiness.failed(job))
-            return None
-        number = self.run_state.jobs[job].attempt + 1
-        item = self._staged(job, number, f"hf-{self.wid}-{job}-{number}-{secrets.token_hex(4)}")
-        key = self._host_key(job)
-        self.run_state.start(Attempt(item, key, JobState.SUBMITTED), remote=self.hosts[key].host.capabilities.external)
-        return item
+            refusal = self.budget.admit(job) if self.budget is not None else None
+            if refusal is not None:
+                self.run_state.move(job, JobState.SKIPPED, message=refusal)
+                self._skip(ready.failed(job))
+                continue
+            number = self.run_state.jobs[job].attempt + 1
+            token = f"hf-{self.wid}-{job}-{number}-{secrets.token_hex(4)}"
+            item = self._staged(job, number, token)
+            staged.append(item)
+            key = self._host_key(job)
+            self.run_state.start(Attempt(item, key, JobState.SUBMITTED), remote=self.hosts[key].host.capabilities.external)
+        return staged
 
     async def _submit(self, staged: Iterable[StagedJob]) -> None:
         """Start attempts already recorded; what is learned is written with the next round."""
         groups: dict[HostKey, list[StagedJob]] = {}
-        for item in self.handoff.prepare(list(staged)):
+        for item in staged:
             groups.setdefault(self.run_state.active[item.job].host_key, []).append(item)
         for key, items in groups.items():
             slot = self.hosts[key]
@@ -436,7 +422,6 @@ class Engine:
                     if after is JobState.RUNNING:
                         attempt.running_since = time.monotonic()
                     self.run_state.move(sub.job, after)
-            await self.handoff.repoint(subs)
 
     def _submit_failed(self, items: list[StagedJob], exc: HostError) -> None:
         for item in items:

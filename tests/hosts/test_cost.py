@@ -56,8 +56,8 @@ def test_gpu_and_cpu_jobs_are_billed_by_the_partition_rule(testbed: Testbed, hom
     assert report.latest["cpu"].billing == billing_weights("debug").get("cpu", 1.0)
     assert report.unmetered == ["here"], "a local job is named, not billed"
     assert report.run.units == pytest.approx(sum(u.units for u in report.latest.values()))
-    if usage.source == "sacct":  # accounting: CPU time and peak memory too
-        assert usage.total_cpu is not None and usage.max_rss_mb is not None
+    if usage.source == "sacct":  # accounting: CPU time (peak memory only once sampled: every 30 s here)
+        assert usage.total_cpu is not None and usage.cpu_efficiency is not None
 
     printed = hflow("workflow", "cost", wf.name, "-o", "json")
     assert printed.returncode == 0, printed.stderr

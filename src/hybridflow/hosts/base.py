@@ -47,9 +47,6 @@ class StagedJob:
     stem: str
     base_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
-    #: native ids of the parents' attempts it starts after (a hand-off: Slurm's
-    #: ``--dependency=afterok``); kinds that cannot hand off ignore it
-    after_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +74,6 @@ class Capabilities:
     #: batch system): their records are committed durably (``synchronous=FULL``), so that
     #: an attempt that may run is never forgotten after a power loss of the laptop
     external: bool = True
-    #: attempts may be submitted before their parents (of the same host) ended, to start
-    #: after them by the batch system's own dependencies (``hflow workflow run --detach``)
-    hands_off: bool = False
 
 
 class Host(ABC):
@@ -148,10 +142,6 @@ class Host(ABC):
         never started, so that the scheduler may start it without starting it twice.
         """
         return None
-
-    async def repoint(self, subs: Sequence[tuple[Submission, tuple[str, ...]]]) -> None:
-        """Make handed-off attempts wait for these parent ids instead (a parent was retried);
-        only kinds whose capabilities hand off are asked."""
 
     def reattach(self, sub: Submission) -> None:
         """Resume watching an attempt started by an earlier coordinator (optional)."""

@@ -31,7 +31,7 @@ from ..spec import JobSpec
 from ..states import JobState
 from ..usage import Request, Usage, billing_rate, from_tres, parse_duration, parse_mem_mb, parse_tres, parse_weights
 from .attempt import AttemptFiles
-from .base import Capabilities, StagedJob, Submission
+from .base import StagedJob
 from .batch import BatchHost, Record, directives
 from .shell import CommandResult
 
@@ -343,7 +343,6 @@ class SlurmHost(BatchHost):
     """A Slurm cluster, here (no address) or on a login node over SSH."""
 
     kind = "slurm"
-    capabilities = Capabilities(submitted_state=JobState.PENDING, hands_off=True)
     plain_states = frozenset({"PENDING", "RUNNING"})
     normal_ends = frozenset({"COMPLETED", "FAILED"})
 
@@ -367,19 +366,7 @@ class SlurmHost(BatchHost):
             f"#SBATCH --output={out}",
             f"#SBATCH --chdir={workdir}",
         ]
-        if job.after_ids:  # a hand-off: Slurm starts it once every parent completed
-            lines.append(f"#SBATCH --dependency=afterok:{':'.join(job.after_ids)}")
         return lines
-
-    async def repoint(self, subs: Sequence[tuple[Submission, tuple[str, ...]]]) -> None:
-        """``scontrol update`` each job's dependency (after a parent's retry was submitted)."""
-        for sub, after in subs:
-            if sub.native_id:
-                argv = ["scontrol", "update", f"JobId={sub.native_id}",
-                        f"Dependency={'afterok:' + ':'.join(after) if after else ''}"]
-                result = await self._run("repoint", argv)
-                if not result.ok:
-                    log.warning("%s: cannot re-point job %s: %s", self.name, sub.native_id, result.err)
 
     def submit_argv(self, wrapper: str) -> list[str]:
         return ["sbatch", "--parsable", wrapper]
