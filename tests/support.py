@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 COMPAT = Path(__file__).resolve().parents[2] / "shared" / "compat"
@@ -22,3 +23,12 @@ def hflow(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedPro
         env={**os.environ, "COLUMNS": "200"},
         **kwargs,
     )
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll ``predicate`` every 50 ms until it holds; AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

@@ -161,14 +161,14 @@ class Engine:
         )
         reset |= {job for job, state in states.items() if state is JobState.RETRYING}
         # a workflow stored with a missing script (as cloudmesh-cc allows) runs no job at all
-        missing = missing_scripts(self.spec, [j for j, s in states.items() if s is not JobState.DONE or j in reset])
+        todo = [j for j, s in states.items() if s is not JobState.DONE or j in reset]
+        missing = missing_scripts(self.spec, todo)
         if missing:
             raise missing[0]
         self.notifier = Notifier(self.name, self.spec.options.get("notify"))
         self.limits = RunLimits(self.spec, time.monotonic())
         limit = budget_of(self.spec)
         if limit is not None:
-            todo = [j for j, s in states.items() if s is not JobState.DONE or j in reset]
             self.budget = Budget(limit, await self.hosts.estimates(self.spec, todo))
         fresh = view.state is not WorkflowState.RUNNING
         with self.store.transaction():

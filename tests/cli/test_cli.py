@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,17 +16,9 @@ import psutil
 import pytest
 import yaml
 
-from support import COMPAT, hflow
+from support import COMPAT, hflow, wait_for as _wait_for
 
 HFLOW = [sys.executable, "-c", "from hybridflow.cli import main; main()"]
-
-
-def _wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _start(*args: str) -> subprocess.Popen[str]:

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from support import hflow
+from support import hflow, wait_for as _wait_for
 
 HFLOW = [sys.executable, "-c", "from hybridflow.cli import main; main()"]
 LONG = "the error: " + "something broke badly " * 8  # 180 characters on one line
@@ -23,14 +23,6 @@ def _bare(*args: str, columns: str | None = None) -> subprocess.CompletedProcess
     if columns is not None:
         env["COLUMNS"] = columns
     return subprocess.run([*HFLOW, *args], capture_output=True, text=True, timeout=120, env=env)
-
-
-def _wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _flaky(tmp_path: Path) -> str:

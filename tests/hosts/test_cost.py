@@ -100,7 +100,7 @@ def test_budget_stops_submission_and_expand_estimates(testbed: Testbed, home: Pa
     assert estimate.returncode == 0, estimate.stderr
     jobs = json.loads(estimate.stdout)["jobs"]
     gpu = billing_weights("gpu")
-    big = (2 * gpu.get("cpu", 1.0) + gpu.get("gres/gpu", 0.0)) * 3600 / 3600
+    big = 2 * gpu.get("cpu", 1.0) + gpu.get("gres/gpu", 0.0)  # units per hour, for its 60-minute limit
     small = billing_weights("debug").get("cpu", 1.0) * 60 / 3600
     assert jobs == pytest.approx({"big": big, "small": small, "after": small})
 
@@ -114,6 +114,11 @@ def test_budget_stops_submission_and_expand_estimates(testbed: Testbed, home: Pa
     assert "not submitted: budget" in (view.jobs["big"].message or "")
     assert [a.job for a in wf.store.attempts(wf.name)].count("big") == 0, "never handed to Slurm"
 
+    ghost = hflow("workflow", "cost", "ghost")
+    assert ghost.returncode != 0 and ghost.stderr.strip().count("\n") == 0 and "ghost" in ghost.stderr
+    bad = make_workflow({"x": {"kind": "slurm", "partition": "nosuch", "exec": "true"}}, name="badpart")
+    unknown = hflow("workflow", "expand", str(bad), "--cost")
+    assert unknown.returncode != 0 and "no partition 'nosuch'" in unknown.stderr and "Traceback" not in unknown.stderr
     path.write_text("budget: lots\n" + text)
     refused = hflow("workflow", "run", str(path), "-q")
     assert refused.returncode == 2 and "field 'budget'" in refused.stderr and "Traceback" not in refused.stderr

@@ -420,7 +420,8 @@ class SlurmHost(BatchHost):
         found: dict[str, float | None] = {}
         for job in jobs:
             values = {**self.config.options, **job.args}
-            partition = self._partitions.get(str(values.get("partition") or ""), default)
+            named = str(values.get("partition") or "")
+            partition = self._partitions.get(named) if named else default
             if partition is None:
                 raise HostError(f"job '{job.name}': no partition '{values.get('partition')}' on {self.name}")
             found[job.name] = max_charge(requested(values, job.timeout), partition)

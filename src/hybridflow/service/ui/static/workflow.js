@@ -24,6 +24,7 @@
   let colors = {};
   let pz = null;
   let detail = null;
+  let lastCostKey = null;  // the counts the shown cost was read for
   let running = false;
   let templated = false;
   let lastEvent = 0;
@@ -177,7 +178,12 @@
     renderFilters();
     setRunning(detail.running);
     renderSummary();
-    if (detail.jobs.some((j) => j.kind === "slurm" || j.kind === "lsf")) loadCost().catch((error) => console.warn(error));
+    // the bill changes only when an attempt ends: ask again only when the counts moved
+    const costKey = JSON.stringify(detail.counts);
+    if (costKey !== lastCostKey && detail.jobs.some((j) => j.kind === "slurm" || j.kind === "lsf")) {
+      lastCostKey = costKey;
+      loadCost().catch((error) => console.warn(error));
+    }
     return fresh;
   }
 
