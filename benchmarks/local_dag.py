@@ -35,6 +35,7 @@ fan-out (start, 9,998 jobs, end) with hflow once and prints the process's peak R
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -223,6 +224,9 @@ def main() -> None:
         root = Path(tmp)
         bench = Bench(parsl_python, root, args.src)
         origin = check_checkout(bench.hflow_env, args.src or HERE.parent)
+        # What a user has: bytecode cached (a wheel install compiles it; an editable one writes
+        # it on first import, unless PYTHONDONTWRITEBYTECODE is set, as it is on some CI images).
+        compileall.compile_dir(str(Path(origin).parent), quiet=1)
         inputs = {shape: write_inputs(shape, args.n, root) for shape in shapes}
         print(
             f"hflow: {' '.join(bench.hflow)} (hybridflow from {origin}); Parsl {parsl_version} "
