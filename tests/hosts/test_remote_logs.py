@@ -1,14 +1,19 @@
-"""``hflow workflow logs`` of jobs that ran on the testbed: the log is read on the job's host
-(SFTP/shell over SSH), not from this machine's file system, where it does not exist."""
+"""Logs of jobs that ran on the testbed, through ``hflow workflow logs`` and the service's log
+routes (what the web UI's viewer reads): the log is read on the job's host (SFTP/shell
+over SSH), not from this machine's file system, where it does not exist."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from support import hflow
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+from servicesupport import live_service  # noqa: E402
 
 pytestmark = pytest.mark.testbed
 
@@ -31,3 +36,16 @@ def test_logs_of_a_remote_job_are_read_on_its_host(home: Path, hosts_file: Path,
     assert not Path(remote_dir).exists()  # not on this machine: it came from the host
     followed = hflow("workflow", "logs", "wf", "talk", "-f", timeout=120)  # an ended job: -f returns
     assert followed.stdout == logs.stdout
+
+    with live_service(home) as service, service.client() as client:
+        log_url = "/api/v1/workflows/wf/jobs/talk/log"
+        first = client.get(log_url, params={"tail": 65536, "limit": 7})  # the UI's first read
+        assert first.status_code == 200, first.text
+        chunk = first.json()
+        assert (chunk["data"], chunk["attempt"], chunk["next_offset"]) == ("remote ", 1, 7)
+        assert not chunk["complete"] and chunk["size"] > 7  # more to come
+        rest = client.get(log_url, params={"offset": chunk["next_offset"]}).json()
+        assert rest["data"] == "hello\nsecond line\n" and rest["complete"]
+        download = client.get(log_url + "/download")
+        assert download.status_code == 200 and download.text == logs.stdout
+        assert "wf-talk.log" in download.headers["content-disposition"]

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("hosts", ("hosts", "hosts.*")),
     ("load", ("validate", "load", "savedstate")),
     ("views", ("store", "store.*", "render", "render.*")),
-    ("engine", ("runstate", "hostpool", "faults", "logreading", "engine")),
+    ("engine", ("runstate", "hostpool", "faults", "logreading", "logsource", "engine")),
     ("calls", ("functions.bundle", "functions.results", "functions.driver", "functions.future")),
     ("api", ("api", "coordinator", "cloudmesh")),
     ("functions", ("functions", "functions.remote")),

@@ -1,9 +1,8 @@
 """``hflow workflow logs NAME JOB [--attempt N] [-f]`` and ``hflow workflow runs NAME``.
 
-A log is read where it was written: from this machine's file system for local jobs (and
-batch jobs that ran here), through the job's own host (``Host.read_log``: SFTP or a shell
-over SSH) otherwise. The log goes to stdout unchanged; what is read from where goes to
-stderr, so ``hflow workflow logs wf job > job.log`` saves exactly the log.
+A log is read where it was written (:mod:`hybridflow.logsource`): from this machine's file
+system for local jobs, through the job's own host (SFTP or a shell over SSH) otherwise.
+The log goes to stdout unchanged; what is read from where goes to stderr, so ``hflow workflow logs wf job > job.log`` saves exactly the log.
 """
 
 from __future__ import annotations
@@ -17,14 +16,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ..config import is_local_name
-from ..errors import HostError, NotFoundError
-from ..hosts.base import Host, Submission
+from ..errors import NotFoundError
+from ..logsource import LogSource
 from ..snapshot import AttemptView
 from ..store.sqlite import Store
 
 FOLLOW_INTERVAL = 0.5
-CHUNK = 1 << 20
 
 
 def _choose(store: Store, name: str, job: str, number: int | None) -> AttemptView | None:
@@ -32,47 +29,6 @@ def _choose(store: Store, name: str, job: str, number: int | None) -> AttemptVie
     if number is not None and not attempts:
         raise NotFoundError(f"job '{job}' of workflow '{name}' has no attempt {number}")
     return attempts[-1] if attempts else None
-
-
-def _is_here(attempt: AttemptView) -> bool:
-    return attempt.kind == "local" or is_local_name(attempt.host) or Path(attempt.workdir, attempt.log_name).exists()
-
-
-class _Reader:
-    """Reads one attempt's log from ``offset``: a local file, or through its host."""
-
-    def __init__(self, store: Store, name: str, attempt: AttemptView) -> None:
-        self.attempt = attempt
-        self.path = Path(attempt.workdir) / attempt.log_name
-        self.host: Host | None = None
-        if not _is_here(attempt):
-            from ..hostpool import HostPool
-
-            spec = store.spec(name)
-            if attempt.job not in spec.jobs:
-                raise NotFoundError(f"job '{attempt.job}' is no longer in workflow '{name}'")
-            _, slot = HostPool(lambda: None).slot_for(spec, spec.jobs[attempt.job])
-            self.host = slot.host
-            self.sub = Submission(attempt.job, attempt.number, attempt.token, slot.host.name,
-                                  attempt.native_id, attempt.workdir, attempt.stem)
-
-    async def read(self, offset: int) -> tuple[bytes, int]:
-        if self.host is None:
-            try:
-                with self.path.open("rb") as handle:
-                    handle.seek(offset)
-                    data = handle.read(CHUNK)
-            except FileNotFoundError:
-                return b"", offset
-            return data, offset + len(data)
-        try:
-            return await self.host.read_log(self.sub, offset, CHUNK)
-        except HostError as exc:
-            raise HostError(f"job '{self.attempt.job}': cannot read its log on host '{self.attempt.host}': {exc}") from exc
-
-    async def close(self) -> None:
-        if self.host is not None:
-            await self.host.close()
 
 
 def _where(attempt: AttemptView) -> str:
@@ -92,7 +48,7 @@ async def _print(store: Store, name: str, job: str, number: int | None, follow: 
     out = sys.stdout.buffer
     while True:
         sys.stderr.write(_where(attempt) + "\n")
-        reader = _Reader(store, name, attempt)
+        reader = LogSource(store.spec(name), attempt)
         offset = 0
         try:
             while True:

@@ -82,6 +82,7 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
         log.info("hybridflow service on %s", settings.home)
         yield
         state.cache.close()
+        await state.remote_logs.close()
         state.stores.close()
 
     app = FastAPI(

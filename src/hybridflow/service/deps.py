@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 
 from ..store.sqlite import Store
 from .auth import Credentials
+from .remotelogs import RemoteLogs
 from .runner import Runner
 from .settings import ServiceSettings
 from .snapshots import SnapshotCache
@@ -56,6 +57,8 @@ class ServiceState:
     stores: Stores
     cache: SnapshotCache
     runner: Runner
+    #: hosts through which remote jobs' logs are read (closed with the app)
+    remote_logs: RemoteLogs = field(default_factory=RemoteLogs)
     #: serializes uploads/replacements of one workflow name
     name_locks: dict[str, threading.Lock] = field(default_factory=dict)
     guard: threading.Lock = field(default_factory=threading.Lock)

@@ -10,6 +10,7 @@ UnsafeFile                     403     a file a job left that is not served (a l
 LockedError (RunConflict ...)  409     running, or the name is taken
 StateError, StoreError         409     the state does not allow it now
 RunRefused                     422/409 the coordinator refused (its own message)
+HostError                      502     a remote host could not be reached or read (a log)
 HybridflowError                400     anything else hybridflow refused
 RequestValidationError         422     malformed parameters or JSON body
 =============================  ======  ==========================================
@@ -26,6 +27,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import (
+    HostError,
     HybridflowError,
     LimitError,
     LockedError,
@@ -47,7 +49,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, text in [
         (400, "Refused"), (401, "Missing or invalid token"), (403, "CSRF or origin check failed, or a file that is not served"),
         (404, "No such workflow, job or log"), (409, "Conflicts with the current state"),
-        (413, "Too large"), (422, "Invalid input"),
+        (413, "Too large"), (422, "Invalid input"), (502, "A remote host could not be reached or read"),
     ]
 }
 
@@ -65,6 +67,8 @@ def status_for(exc: HybridflowError) -> int:
         return 422 if exc.invalid else 409
     if isinstance(exc, (LockedError, StateError, StoreError)):
         return 409
+    if isinstance(exc, HostError):
+        return 502
     return 400
 
 

@@ -1,9 +1,9 @@
 """Reading a job's log by byte offset, so that a viewer can follow it cheaply.
 
-A log is ``{workdir}/{stem}.log`` of the job's attempt (``Store.attempts``). The service
+A log is ``{workdir}/{stem}.log`` of the job's attempt (``Store.attempts``). This module
 reads it from the local file system, which is where local jobs (and batch kinds run
-without a host) write it; a job on a remote host answers :class:`LogUnavailable` until
-the service reads logs through the host (``Host.read_log``), with the same offsets.
+without a host) write it; a log on a remote host is read through that host
+(:mod:`.remotelogs`), with the same offsets.
 
 Contract of :func:`read_chunk`: ``data`` is the text of bytes ``[offset, next_offset)``;
 a multi-byte UTF-8 character cut at the end is left for the next read (so following a
@@ -19,14 +19,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import is_local_name
-from ..errors import NotFoundError
 from ..snapshot import AttemptView
 from .files import open_inside
-
-
-class LogUnavailable(NotFoundError):
-    """The log exists only on a remote host the service does not read from yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +35,7 @@ def log_path(attempt: AttemptView) -> Path:
     return Path(attempt.workdir) / attempt.log_name
 
 
-def _complete_utf8(data: bytes) -> bytes:
+def complete_utf8(data: bytes) -> bytes:
     """``data`` without a trailing incomplete UTF-8 sequence (at most 3 bytes dropped)."""
     for cut in range(1, min(4, len(data)) + 1):
         byte = data[-cut]
@@ -55,12 +49,6 @@ def _complete_utf8(data: bytes) -> bytes:
 
 def read_chunk(attempt: AttemptView, *, offset: int | None, tail: int | None, limit: int) -> LogChunk:
     """Bytes of the attempt's log from ``offset`` (or the last ``tail`` bytes), at most ``limit``."""
-    path = log_path(attempt)
-    if attempt.kind != "local" and not is_local_name(attempt.host) and not os.path.lexists(path):
-        raise LogUnavailable(
-            f"job '{attempt.job}' runs on host '{attempt.host}' (kind {attempt.kind}); "
-            "its log is not readable from the service yet"
-        )
     try:
         with open_inside(attempt.workdir, attempt.log_name) as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -70,7 +58,7 @@ def read_chunk(attempt: AttemptView, *, offset: int | None, tail: int | None, li
             raw = handle.read(min(limit, size - start))
     except FileNotFoundError:
         return LogChunk("", 0, 0, 0)
-    raw = _complete_utf8(raw)  # a writer may be mid-character: leave it for the next read
+    raw = complete_utf8(raw)  # a writer may be mid-character: leave it for the next read
     if start and tail and offset is None:  # a tail starts at a character boundary
         skip = 0
         while skip < min(3, len(raw)) and 0x80 <= raw[skip] < 0xC0:

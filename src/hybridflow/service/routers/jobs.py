@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import from_thread
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from ...errors import LockedError, NotFoundError, SpecError
+from ...logsource import is_here
 from ...names import split_list
 from ...spec import JobSpec
 from ...states import JobState
@@ -18,7 +20,7 @@ from ..archive import TooLarge
 from ..deps import ServiceState, StateDep
 from ..files import open_inside
 from ..limits import check_names
-from ..logs import LogUnavailable, log_path, read_chunk
+from ..logs import log_path, read_chunk
 from ..schemas import JobDetail, JobIn, JobsAdded, LogOut
 from .common import API, RESPONSES, JobName, WorkflowName
 
@@ -107,7 +109,11 @@ def read_log(
         return LogOut(job=job, attempt=None, offset=0, next_offset=0, size=0, data="",
                       state=state.value, complete=state.is_terminal and start == 0)
     chosen = attempts[-1]
-    chunk = read_chunk(chosen, offset=offset, tail=tail, limit=min(limit, hf.settings.max_log_chunk))
+    limit = min(limit, hf.settings.max_log_chunk)
+    if is_here(chosen):
+        chunk = read_chunk(chosen, offset=offset, tail=tail, limit=limit)
+    else:  # through the job's host; a remote tail starts at the beginning (see remotelogs)
+        chunk = from_thread.run(hf.remote_logs.read, store.spec(name), chosen, offset or 0, limit)
     ended = chosen.state.is_terminal if attempt is not None else state.is_terminal
     return LogOut(job=job, attempt=chosen.number, offset=chunk.offset, next_offset=chunk.next_offset,
                   size=chunk.size, data=chunk.data, state=state.value,
@@ -121,20 +127,25 @@ def download_log(
     job: JobName,
     hf: StateDep,
     attempt: Annotated[int | None, Query(ge=1, le=2**31, description="Attempt number (default: latest).")] = None,
-) -> FileResponse:
-    """The attempt's whole log as a file (``JOB.log``, ``JOB.attempt2.log``...); 404 before
-    the job started or when the log lies on a remote host."""
+) -> Response:
+    """The attempt's whole log as a file (``JOB.log``, ``JOB.attempt2.log``...), read through
+    its host when it lies on a remote one; 404 before the job started."""
     store = hf.stores.get()
-    if job not in store.spec(name).jobs:
+    spec = store.spec(name)
+    if job not in spec.jobs:
         raise NotFoundError(f"workflow '{name}' has no job '{job}'")
     attempts = [a for a in store.attempts(name, job) if attempt is None or a.number == attempt]
     if not attempts:
         raise NotFoundError(f"job '{job}' has no attempt {attempt}" if attempt else f"job '{job}' has not started")
     chosen = attempts[-1]
+    filename = f"{name}-{chosen.log_name}"
+    if not is_here(chosen):
+        return StreamingResponse(from_thread.run(hf.remote_logs.download, spec, chosen), media_type="text/plain; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{filename}"'})
     path = log_path(chosen)
     try:
         with open_inside(chosen.workdir, chosen.log_name):
             pass
     except FileNotFoundError:
-        raise LogUnavailable(f"job '{job}': no log at {path} (a remote host's logs are read by 'hflow workflow logs')") from None
-    return FileResponse(path, media_type="text/plain; charset=utf-8", filename=f"{name}-{chosen.log_name}")
+        raise NotFoundError(f"job '{job}': no log at {path}") from None
+    return FileResponse(path, media_type="text/plain; charset=utf-8", filename=filename)
