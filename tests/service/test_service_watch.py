@@ -79,6 +79,10 @@ def test_layout_groups_a_bracket_expansion_and_is_cached_per_change(client: http
                                                                      ("fam:part[1-1000]", "end")}
     again = client.get("/api/v1/workflows/fan/layout", headers={"If-None-Match": answer.headers["etag"]})
     assert again.status_code == 304
+    big = client.get("/api/v1/workflows/fan/layout", params={"expand": "fam:part[1-1000]"})
+    assert big.status_code == 422 and "has 1000 jobs: too many to draw one by one" in big.json()["detail"]
+    unknown = client.get("/api/v1/workflows/fan/layout", params={"expand": "fam:nope"})
+    assert unknown.status_code == 422 and "no family 'fam:nope' to expand" in unknown.json()["detail"]
 
 
 def test_log_download_and_job_host_of_this_run(client: httpx.Client) -> None:

@@ -153,9 +153,14 @@ def test_thousand_jobs_grouped_live_counts_triage_and_rerun_failed(
     _until(page, "document.querySelectorAll('#timeline rect.bar').length === 2")
     assert page.locator("#timeline rect.bar[data-job='part500']").count() == 1
     page.click("#runs tbody tr[data-run='1']")
-    _until(page, "document.querySelectorAll('#timeline rect.bar').length === 400")  # the first 400 jobs
-    assert "first 400 of 1001 jobs" in page.inner_text("#timeline")
+    _until(page, "document.getElementById('timeline').dataset.jobs === '1001'")  # every job of run 1
+    assert "1001 jobs" in page.inner_text("#timeline")
+    drawn = page.locator("#timeline rect.bar").count()
+    assert 0 < drawn < 100, drawn  # virtualised: only the rows in view (and a margin) are drawn
     assert page.get_attribute("#timeline rect.bar[data-job='part1']", "data-host") == "localhost"
+    page.evaluate("document.querySelector('#timeline .gantt-scroll').scrollTop = 1e9")
+    _until(page, "document.querySelector(\"#timeline rect.bar[data-job='part999']\") !== null")
+    assert page.locator("#timeline rect.bar[data-job='part1']").count() == 0
     assert page.evaluate(OVERFLOW_JS) == []
     page.screenshot(path=str(artifacts / "11-thousand-rerun-timeline.png"), full_page=True)
     # the family filters the table; a click on a single job opens its log
@@ -163,6 +168,33 @@ def test_thousand_jobs_grouped_live_counts_triage_and_rerun_failed(
     page.click(f'#graph g.node.group[data-group="{group}"]')
     _until(page, "document.getElementById('jobs-count').textContent === '1000 of 1002 jobs'")
     assert page.is_visible("#group-filter")
+    assert "too many to draw one by one" in page.inner_text("#wf-message")  # 1,000 stay one node
+    assert page.locator("#graph g.node").count() == 3
+
+
+def test_a_clicked_family_expands_in_the_graph_and_collapses_again(
+        wide: Any, service: LiveService, artifacts: Path) -> None:
+    page = wide
+    _add(service, "fan40", fanout(40))
+    _open(page, service, "fan40")
+    group = "fam:part[1-40]"
+    assert page.locator("#graph g.node").count() == 3
+    page.click(f'#graph g.node.group[data-group="{group}"]')
+    _until(page, "document.querySelectorAll('#graph g.node.member').length === 40")
+    assert page.locator("#graph g.node.group").count() == 0
+    assert page.get_attribute('#graph g.node[data-job="part7"]', "data-family") == group
+    assert page.inner_text("#jobs-count") == "40 of 42 jobs"
+    assert "part[1-40] expanded" in page.inner_text("#graph-note")
+    page.screenshot(path=str(artifacts / "13-family-expanded.png"))
+    page.click('#graph g.node[data-job="part7"]')  # a member is a job: its log opens
+    page.wait_for_selector("#log-panel:not([hidden])")
+    assert page.inner_text("#log-job") == "part7"
+    page.click("#log-close")
+    page.click("#group-filter")  # the chip collapses the family and clears the filter
+    _until(page, "document.querySelectorAll('#graph g.node').length === 3")
+    assert page.locator(f'#graph g.node.group[data-group="{group}"]').count() == 1
+    assert page.inner_text("#jobs-count") == "42 jobs"
+    assert page.evaluate(OVERFLOW_JS) == []
 
 
 def test_ten_thousand_jobs_open_grouped_and_scroll(wide: Any, service: LiveService, artifacts: Path) -> None:

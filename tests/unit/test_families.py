@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from hybridflow.render.families import families, grouped_edges, grouped_layout
+import pytest
+
+from hybridflow.render.families import EXPAND_MAX, ExpandError, families, grouped_edges, grouped_layout
 from hybridflow.spec import JobSpec
 
 
@@ -50,3 +52,22 @@ def test_ten_thousand_jobs_lay_out_in_seconds_with_every_job_in_one_node() -> No
     assert sorted(members) == sorted(names)
     ys = [node["y"] for node in layout["nodes"]]
     assert ys == sorted(ys) and len(set(ys)) == 20  # one layer per family, top to bottom
+
+
+def test_an_expanded_family_is_drawn_job_by_job_and_a_big_or_unknown_one_is_refused() -> None:
+    def fan(n: int) -> tuple[dict[str, JobSpec], list[tuple[str, str]]]:
+        parts = [f"part{i}" for i in range(1, n + 1)]
+        return _jobs("start", *parts, "end"), [("start", p) for p in parts] + [(p, "end") for p in parts]
+
+    jobs, edges = fan(30)
+    layout = grouped_layout(jobs, edges, ["fam:part[1-30]"])
+    assert layout["families"] == 0 and layout["expanded"] == [{"id": "fam:part[1-30]", "label": "part[1-30]"}]
+    assert len(layout["nodes"]) == 32
+    members = {n["id"]: n.get("family") for n in layout["nodes"]}
+    assert members["part12"] == "fam:part[1-30]" and members["start"] is None
+    assert len(layout["edges"]) == 60  # every edge of every member is drawn
+    with pytest.raises(ExpandError, match="no family 'fam:nope' to expand"):
+        grouped_layout(jobs, edges, ["fam:nope"])
+    big_jobs, big_edges = fan(EXPAND_MAX + 1)
+    with pytest.raises(ExpandError, match=f"has {EXPAND_MAX + 1} jobs: too many to draw one by one"):
+        grouped_layout(big_jobs, big_edges, [f"fam:part[1-{EXPAND_MAX + 1}]"])

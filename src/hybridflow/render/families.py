@@ -110,19 +110,32 @@ def grouped_edges(edges: Iterable[tuple[str, str]], group_of: Mapping[str, str])
 
 GROUP_SIZE = (190.0, 58.0)  # a family: label, counts line, progress bar
 CHAR_WIDTH, JOB_HEIGHT = 7.4, 30.0
+#: the most jobs a family may have to be drawn one by one (expanded); larger ones are listed
+EXPAND_MAX = 300
 
 
-def grouped_layout(jobs: Mapping[str, JobSpec], edges: Iterable[tuple[str, str]]) -> dict[str, Any]:
+class ExpandError(ValueError):
+    """A family asked to be expanded does not exist or is too large to draw job by job."""
+
+
+def grouped_layout(jobs: Mapping[str, JobSpec], edges: Iterable[tuple[str, str]],
+                   expand: Iterable[str] = ()) -> dict[str, Any]:
     """The grouped DAG laid out, as JSON-ready data for the web UI.
 
     ``nodes``: ``{id, label, kind ("job" or a family kind), members, x, y, w, h}`` with
     ``(x, y)`` the centre; ``edges``: ``{source, target, points}``; ``width``/``height``.
-    A job's node id is its name; every job is in exactly one node's ``members``.
+    A job's node id is its name; every job is in exactly one node's ``members``. The
+    families named in ``expand`` (ids) are drawn job by job, each job node carrying its
+    ``family``; ``expanded`` lists them (``id``, ``label``). Raises :class:`ExpandError` for
+    an unknown family or one of more than :data:`EXPAND_MAX` jobs.
     """
     from .layout import layout
 
     edge_list = list(edges)
     fams = families(jobs, edge_list)
+    opened = _opened(fams, expand)
+    family_of = {member: fam.id for fam in fams if fam.id in opened for member in fam.members}
+    fams = [fam for fam in fams if fam.id not in opened]
     group_of = {member: fam.id for fam in fams for member in fam.members}
     first = {fam.members[0]: fam for fam in fams}
     drawn: dict[str, dict[str, Any]] = {}
@@ -132,6 +145,8 @@ def grouped_layout(jobs: Mapping[str, JobSpec], edges: Iterable[tuple[str, str]]
             drawn[fam.id] = {"id": fam.id, "label": fam.label, "kind": fam.kind, "members": list(fam.members)}
         elif name not in group_of:
             drawn[name] = {"id": name, "label": name, "kind": "job", "members": [name]}
+            if name in family_of:
+                drawn[name]["family"] = family_of[name]
     sizes = {
         node_id: GROUP_SIZE if node["kind"] != "job" else (max(60.0, 24 + CHAR_WIDTH * len(node["label"])), JOB_HEIGHT)
         for node_id, node in drawn.items()
@@ -144,4 +159,20 @@ def grouped_layout(jobs: Mapping[str, JobSpec], edges: Iterable[tuple[str, str]]
     routes = [{"source": s, "target": t, "points": [[round(x, 1), round(y, 1)] for x, y in points]}
               for s, t, points in plan.routes]
     return {"nodes": list(drawn.values()), "edges": routes, "width": round(plan.width, 1),
-            "height": round(plan.height, 1), "families": len(fams)}
+            "height": round(plan.height, 1), "families": len(fams),
+            "expanded": [{"id": fam_id, "label": label} for fam_id, label in opened.items()]}
+
+
+def _opened(fams: list[Family], expand: Iterable[str]) -> dict[str, str]:
+    """The families to draw job by job: id -> label, checked (see :func:`grouped_layout`)."""
+    by_id = {fam.id: fam for fam in fams}
+    opened: dict[str, str] = {}
+    for fam_id in expand:
+        fam = by_id.get(fam_id)
+        if fam is None:
+            raise ExpandError(f"no family '{fam_id}' to expand (families: {', '.join(list(by_id)[:5]) or 'none'})")
+        if len(fam.members) > EXPAND_MAX:
+            raise ExpandError(f"family '{fam.label}' has {len(fam.members)} jobs: too many to draw one by one "
+                              f"(at most {EXPAND_MAX}); filter the table to it instead")
+        opened[fam_id] = fam.label
+    return opened

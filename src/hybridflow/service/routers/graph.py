@@ -6,6 +6,7 @@ The SVG follows the contract of :mod:`hybridflow.render.graph` (``g.node[data-jo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ... import render
+from ...errors import SpecError
 from ..deps import StateDep
 from ..snapshots import read_version
 from .common import API, RESPONSES, Body, Fresh, WorkflowName, cached_response
@@ -59,35 +61,50 @@ async def workflow_graph(
     return cached_response(request, version, key, body, MEDIA[format.value])
 
 
-#: grouped layouts by (database, workflow id, generation): they change only with the jobs
-_LAYOUTS: OrderedDict[tuple[str, int, int], Body] = OrderedDict()
+#: grouped layouts by (database, workflow id, generation, expanded families): they change
+#: only with the jobs
+_LAYOUTS: OrderedDict[tuple[str, int, int, tuple[str, ...]], Body] = OrderedDict()
 _LAYOUTS_LOCK = threading.Lock()
 LAYOUTS_KEPT = 16
 
 
 @router.get("/{name}/layout", summary="The grouped DAG, laid out (JSON)")
-async def workflow_layout(name: WorkflowName, request: Request, hf: StateDep) -> Response:
+async def workflow_layout(
+    name: WorkflowName,
+    request: Request,
+    hf: StateDep,
+    expand: Annotated[str, Query(max_length=4000, description="Ids of families to draw job by job "
+                                 "(comma-separated, e.g. fam:part[1-30]); at most 300 jobs each.")] = "",
+) -> Response:
     """Families of jobs (a bracket expansion, a sweep, eight or more siblings with the same
     parents and children) as one node each, laid out server-side: ``nodes`` (``id``,
-    ``label``, ``kind``, ``members``, centre ``x``/``y``, ``w``/``h``), ``edges`` (``source``,
-    ``target``, ``points``), ``width``, ``height``. States are not in it: the client counts
-    them per family from the jobs and the event stream. Computed once per change of the jobs."""
-    from ...render.families import grouped_layout
+    ``label``, ``kind``, ``members``, centre ``x``/``y``, ``w``/``h``; a job of an expanded
+    family has its ``family``), ``edges`` (``source``, ``target``, ``points``), ``width``,
+    ``height``, ``expanded``. States are not in it: the client counts them per family from
+    the jobs and the event stream. Computed once per change of the jobs."""
+    from ...render.families import ExpandError, grouped_layout
+
+    opened = tuple(sorted({part.strip() for part in expand.split(",") if part.strip()}))
 
     def read() -> tuple[str, Body]:
         store = hf.stores.get()
         version = read_version(store, name)
-        key = (str(store.path), version.wid, version.generation)
+        key = (str(store.path), version.wid, version.generation, opened)
         with _LAYOUTS_LOCK:
             body = _LAYOUTS.get(key)
         if body is None:
             spec = store.spec(name)
-            body = Body.of(json.dumps(grouped_layout(spec.jobs, spec.edges), separators=(",", ":")))
+            try:
+                plan = grouped_layout(spec.jobs, spec.edges, opened)
+            except ExpandError as exc:
+                raise SpecError(f"workflow '{name}': {exc}") from None
+            body = Body.of(json.dumps(plan, separators=(",", ":")))
             with _LAYOUTS_LOCK:
                 _LAYOUTS[key] = body
                 while len(_LAYOUTS) > LAYOUTS_KEPT:
                     _LAYOUTS.popitem(last=False)
-        return f'"layout-{version.wid}-{version.generation}"', body
+        tag = hashlib.sha256("\n".join(opened).encode()).hexdigest()[:12] if opened else "all"
+        return f'"layout-{version.wid}-{version.generation}-{tag}"', body
 
     etag, body = await run_in_threadpool(read)
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}

@@ -1,7 +1,8 @@
 /* The grouped DAG, drawn from the service's layout (GET .../layout): a family of jobs is
  * one node with per-state counts and a stacked progress bar, kept current from the event
  * stream by counting (no re-layout). Single jobs are nodes as in the flat SVG
- * (g.node[data-job][data-state] with a .node-shape), so the same code recolours both. */
+ * (g.node[data-job][data-state] with a .node-shape), so the same code recolours both; the
+ * jobs of an expanded family are g.node.member[data-family]. */
 "use strict";
 window.groupGraph = function (container, layout, colors) {
   const ORDER = ["failed", "timeout", "lost", "unknown", "running", "submitted", "pending", "retrying",
@@ -30,12 +31,13 @@ window.groupGraph = function (container, layout, colors) {
   for (const n of layout.nodes) {
     const x = n.x - n.w / 2, y = n.y - n.h / 2;
     if (n.kind === "job") {
-      out.push(`<g class="node" data-job="${esc(n.id)}" data-state="ready" transform="translate(${x},${y})">` +
+      const member = n.family ? ` data-family="${esc(n.family)}"` : "";
+      out.push(`<g class="node${n.family ? " member" : ""}" data-job="${esc(n.id)}"${member} data-state="ready" transform="translate(${x},${y})">` +
         `<rect class="node-shape" width="${n.w}" height="${n.h}" rx="6" fill="${esc(colors.ready || "white")}" stroke="#333"/>` +
         `<text x="${n.w / 2}" y="${n.h / 2 + 4.5}">${esc(n.label)}</text></g>`);
     } else {
       out.push(`<g class="node group" data-group="${esc(n.id)}" data-kind="${esc(n.kind)}" data-total="${n.members.length}" ` +
-        `data-state="ready" transform="translate(${x},${y})"><title>${esc(n.label)}: ${n.members.length} jobs (${esc(n.kind)}); click to list them</title>` +
+        `data-state="ready" transform="translate(${x},${y})"><title>${esc(n.label)}: ${n.members.length} jobs (${esc(n.kind)}); click to expand it and list its jobs</title>` +
         `<rect class="node-shape" width="${n.w}" height="${n.h}" rx="8" fill="${esc(colors.ready || "white")}" stroke="#333" stroke-width="1.6"/>` +
         `<rect x="4" y="4" width="${n.w - 8}" height="${n.h - 8}" rx="6" fill="none" stroke="#333" stroke-opacity=".25"/>` +
         `<text class="g-label" x="${n.w / 2}" y="19" font-weight="600">${esc(n.label)}</text>` +

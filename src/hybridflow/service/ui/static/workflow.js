@@ -20,6 +20,8 @@
   let nodes = new Map();  // name -> <g class="node"> of a single job
   let gg = null;          // the grouped graph, when shown
   let layout = null;
+  const expanded = new Set(); // families drawn job by job
+  const EXPAND_MAX = 300;     // the service's limit (render/families.py)
   let grouped = null;     // null: not decided yet
   let colors = {};
   let pz = null;
@@ -109,7 +111,8 @@
   }
   async function loadLayout() {
     const fetched = performance.now();
-    layout = await hf.json(base + "/layout");
+    const query = expanded.size ? "?expand=" + encodeURIComponent([...expanded].join(",")) : "";
+    layout = await hf.json(base + "/layout" + query);
     metrics.layoutFetchMs = performance.now() - fetched;
   }
   function drawGrouped(keep) {
@@ -118,7 +121,8 @@
     install(gg.svg, keep);
     gg.recount(jobs);
     const families = gg.groups.size;
-    $("graph-note").textContent = families ? `${jobs.size} jobs in ${layout.nodes.length} nodes (${families} grouped)` : "";
+    const opened = layout.expanded.length ? `, ${layout.expanded.map((f) => f.label).join(", ")} expanded` : "";
+    $("graph-note").textContent = families || opened ? `${jobs.size} jobs in ${layout.nodes.length} nodes (${families} grouped${opened})` : "";
     metrics.graphMs = performance.now() - started;
     metrics.groups = families;
   }
@@ -143,8 +147,9 @@
   }
 
   // ---------------------------------------------------------------- loading the workflow
+  /** A job as the page keeps it; ``evId``: the newest event its values reflect. */
   function record(j) {
-    return Object.assign({}, j);
+    return Object.assign({}, j, { evId: detail.last_event });
   }
   async function loadDetail() {
     const fetched = performance.now();
@@ -166,7 +171,8 @@
         if (mine.evId && mine.evId > detail.last_event) continue;
         if (gg && mine.state !== j.state) gg.count(j.name, mine.state, j.state);
         Object.assign(mine, { state: j.state, progress: j.progress, tstart: j.tstart, tend: j.tend, host: j.host,
-                              exit_code: j.exit_code, label: j.label, attempt: j.attempt, message: j.message });
+                              exit_code: j.exit_code, label: j.label, attempt: j.attempt, message: j.message,
+                              evId: detail.last_event });
         table.paint(mine, now);
         paintNode(j.name, j.state);
       }
@@ -226,6 +232,7 @@
     for (const [jobName, change] of pending) {
       const j = jobs.get(jobName);
       if (!j) { unknown = true; continue; }
+      if (change.evId && j.evId && change.evId <= j.evId) continue; // a snapshot already told something newer
       if (change.state && change.state !== j.state) {
         moved = true;
         if (gg) gg.count(jobName, j.state, change.state);
@@ -326,36 +333,60 @@
     const answer = await hf.json(`${base}/runs/${number}`);
     drawTimeline(answer.run, answer.attempts);
   }
+  /** The Gantt of a run's attempts, one row per job, every job of the run: the rows are
+   * virtualised (only those in view, and a margin, are drawn while the box scrolls). */
   function drawTimeline(run, attempts) {
     const el = $("timeline");
     if (!attempts.length) { el.innerHTML = `<div class="muted pad">Run ${run.number}: no attempt started.</div>`; return; }
-    const MAX_ROWS = 400, ROW = 16, LEFT = 150, now = Date.now() / 1000;
+    const ROW = 16, LEFT = 150, VIEW = 400, MARGIN = 20, now = Date.now() / 1000;
     const byJob = new Map();
     for (const a of attempts) { if (!byJob.has(a.job)) byJob.set(a.job, []); byJob.get(a.job).push(a); }
-    const rows = [...byJob.entries()].slice(0, MAX_ROWS);
+    const rows = [...byJob.entries()];
     const start = run.started, end = Math.max(run.ended || now, ...attempts.map((a) => a.ended || now));
-    const width = Math.max(300, el.clientWidth - 20), span = Math.max(end - start, 0.001);
+    const width = Math.max(300, el.clientWidth - 20), span = Math.max(end - start, 0.001), height = rows.length * ROW;
     const x = (t) => LEFT + ((t - start) / span) * (width - LEFT - 10);
-    let svg = `<svg xmlns="http://www.w3.org/2000/svg" class="gantt" width="${width}" height="${rows.length * ROW + 24}" font-size="11" font-family="Helvetica, Arial, sans-serif">`;
+    let grid = "", axis = "";
     for (let k = 0; k <= 4; k++) {
       const t = start + (span * k) / 4, gx = x(t);
-      svg += `<line x1="${gx}" x2="${gx}" y1="0" y2="${rows.length * ROW + 4}" stroke="#e3e8ee"/>` +
-        `<text x="${gx}" y="${rows.length * ROW + 18}" text-anchor="middle" fill="#5b6875">+${hf.duration(t - start)}</text>`;
+      grid += `<line x1="${gx}" x2="${gx}" y1="0" y2="${height}" stroke="#e3e8ee"/>`;
+      axis += `<text x="${gx}" y="14" text-anchor="middle" fill="#5b6875">+${hf.duration(t - start)}</text>`;
     }
-    rows.forEach(([job, list], k) => {
-      const y = k * ROW;
-      svg += `<text x="${LEFT - 6}" y="${y + 12}" text-anchor="end" fill="#1d2733">${hf.esc(job.length > 22 ? job.slice(0, 21) + "…" : job)}</text>`;
-      for (const a of list) {
-        const from = x(a.started || a.created), to = x(a.ended || now);
-        svg += `<rect class="bar" data-job="${hf.esc(job)}" data-attempt="${a.number}" data-host="${hf.esc(a.host)}" x="${from}" y="${y + 2}" ` +
-          `width="${Math.max(2, to - from)}" height="${ROW - 4}" rx="2" fill="${hf.esc(colors[a.state] || "#ccc")}" stroke="#555" stroke-width=".5">` +
-          `<title>${hf.esc(job)} attempt ${a.number} on ${hf.esc(a.host)} (${hf.esc(a.kind)}): ${hf.esc(a.state)}` +
-          `${a.exit_code != null ? ", exit " + a.exit_code : ""}, ${hf.duration((a.ended || now) - (a.started || a.created))}</title></rect>`;
+    const before = el.querySelector(".gantt-scroll");
+    const top = before && el.dataset.run === String(run.number) ? before.scrollTop : 0; // a live run redraws
+    const svgOpen = `<svg xmlns="http://www.w3.org/2000/svg" class="gantt" width="${width}" font-size="11" font-family="Helvetica, Arial, sans-serif"`;
+    el.innerHTML = `<div class="muted small">Run ${run.number}: ${attempts.length} attempts of ${rows.length} jobs, by ${hf.esc(run.started_by)}` +
+      `${rows.length * ROW > VIEW ? " (scroll for every job)" : ""}</div>` +
+      `<div class="gantt-scroll" style="max-height:${VIEW}px"></div>${svgOpen} height="20">${axis}</svg>`;
+    el.dataset.jobs = rows.length;
+    el.dataset.run = run.number;
+    const scroller = el.querySelector(".gantt-scroll");
+    let shown = "";
+    function paint() {
+      const first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - MARGIN);
+      const last = Math.min(rows.length, Math.ceil((scroller.scrollTop + VIEW) / ROW) + MARGIN);
+      if (shown === `${first}-${last}`) return;
+      shown = `${first}-${last}`;
+      let svg = `${svgOpen} height="${height}">${grid}`;
+      for (let k = first; k < last; k++) {
+        const [job, list] = rows[k], y = k * ROW;
+        svg += `<text x="${LEFT - 6}" y="${y + 12}" text-anchor="end" fill="#1d2733">${hf.esc(job.length > 22 ? job.slice(0, 21) + "…" : job)}</text>`;
+        for (const a of list) {
+          const from = x(a.started || a.created), to = x(a.ended || now);
+          svg += `<rect class="bar" data-job="${hf.esc(job)}" data-attempt="${a.number}" data-host="${hf.esc(a.host)}" x="${from}" y="${y + 2}" ` +
+            `width="${Math.max(2, to - from)}" height="${ROW - 4}" rx="2" fill="${hf.esc(colors[a.state] || "#ccc")}" stroke="#555" stroke-width=".5">` +
+            `<title>${hf.esc(job)} attempt ${a.number} on ${hf.esc(a.host)} (${hf.esc(a.kind)}): ${hf.esc(a.state)}` +
+            `${a.exit_code != null ? ", exit " + a.exit_code : ""}, ${hf.duration((a.ended || now) - (a.started || a.created))}</title></rect>`;
+        }
       }
+      scroller.innerHTML = svg + "</svg>";
+    }
+    let queued = false;
+    scroller.addEventListener("scroll", () => {
+      if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; paint(); }); }
     });
-    svg += "</svg>";
-    const more = byJob.size > MAX_ROWS ? `<div class="muted small">first ${MAX_ROWS} of ${byJob.size} jobs</div>` : "";
-    el.innerHTML = `<div class="muted small">Run ${run.number}: ${attempts.length} attempts of ${byJob.size} jobs, by ${hf.esc(run.started_by)}</div>${svg}${more}`;
+    paint();
+    scroller.scrollTop = top;
+    paint();
   }
   document.querySelector("#runs tbody").addEventListener("click", (event) => {
     const tr = event.target.closest("tr[data-run]");
@@ -489,9 +520,23 @@
   $("state-filter").addEventListener("change", () => table.filter({ state: $("state-filter").value }));
   $("host-filter").addEventListener("change", () => table.filter({ host: $("host-filter").value }));
   $("group-filter").addEventListener("click", () => {
-    $("group-filter").hidden = true;
+    const chip = $("group-filter");
+    chip.hidden = true;
     table.filter({ group: null });
+    if (expanded.delete(chip.dataset.group)) redrawGrouped();
   });
+  /** Draw the grouped graph again with the families of ``expanded`` job by job. */
+  function redrawGrouped() {
+    loadLayout().then(() => drawGrouped(null)).catch((error) => hf.message($("wf-message"), error.message, "error"));
+  }
+  /** A family clicked: list it in the table and, when not too large, draw it job by job
+   * (the chip above the table collapses it again). */
+  function openGroup(rec) {
+    for (const id of [...expanded]) expanded.delete(id); // one family open at a time
+    filterToGroup(rec);
+    if (rec.members.size <= EXPAND_MAX) { expanded.add(rec.id); redrawGrouped(); }
+    else hf.message($("wf-message"), `${rec.label}: ${rec.members.size} jobs, too many to draw one by one; listed in the table.`);
+  }
   function filterToGroup(rec) {
     const chip = $("group-filter");
     chip.hidden = false;
@@ -508,7 +553,7 @@
   graphEl.addEventListener("click", (event) => {
     if (graphEl.dataset.justDragged) return;
     const group = event.target.closest("g.node.group");
-    if (group && gg) { filterToGroup(gg.groups.get(group.dataset.group)); return; }
+    if (group && gg) { openGroup(gg.groups.get(group.dataset.group)); return; }
     const g = event.target.closest("g.node[data-job]");
     if (g) openLog(g.dataset.job);
   });
