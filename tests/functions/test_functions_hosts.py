@@ -170,6 +170,12 @@ def test_50_mb_numpy_argument_travels_as_a_file(fn_hosts: Path, home: Path, test
     moved, wrapper = (int(v) for v in remote.stdout.split())
     assert moved == args[0].stat().st_size  # the argument went over as that file...
     assert wrapper < 8192  # ...and no command line carried it
+    again = hf.remote(total, host="testbed").submit(array)  # the same argument, another call
+    assert again.result(timeout=180) == float(array.size)
+    second = Store(home / "hybridflow.db").attempts(again.id)[0]
+    cached = f"{Path(attempt.workdir).parent}/.hfcache/{args[0].name}"
+    inodes = testbed.ssh(f"stat -c %i {cached} {attempt.workdir}/{args[0].name} {second.workdir}/{args[0].name}")
+    assert len(set(inodes.stdout.split())) == 1, inodes.stdout  # uploaded once: one file, linked twice
 
 
 def test_map_of_20_on_ssh_uses_one_connection(fn_hosts: Path) -> None:

@@ -6,6 +6,9 @@ Shared by every kind that runs the wrapper somewhere else than the coordinator's
     WORKDIR/{stem}.*          the attempt's files (:class:`.attempt.AttemptFiles`)
     WORKDIR/.hflow/           notebook runner
     WORKDIR/<script path>     the job's script, at its path relative to the workflow
+    WORKDIR/../.hfcache/      large content-addressed files (a function call's bundle and
+                              arguments, ``fn-SHA.py``/``args-SHA.pkl``), uploaded once per
+                              host and hard-linked into every run directory that uses them
 
 ``stage_in``/``stage_out`` node keys are lists (or one string) of paths, globs allowed,
 relative to the workflow's folder on the coordinator (:attr:`StagedJob.base_dir`) and to
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -35,6 +39,11 @@ from .shell import Shell
 log = logging.getLogger(__name__)
 
 RUNNER_DIR = ".hflow"
+CACHE_DIR = ".hfcache"
+#: content-addressed files at least this large go through the host's cache (smaller ones
+#: cost less to send again than to look up)
+CACHED_MIN = 1 << 20
+_CONTENT_NAME = re.compile(r"(?:fn|args)-[0-9a-f]{32}\.(?:py|pkl)")
 #: a function giving extra header lines (``#SBATCH ...``) for a job in an absolute workdir
 HeaderFn = Callable[[StagedJob, str], Sequence[str]]
 
@@ -114,7 +123,7 @@ async def prepare(
             script = str(base / target)
             if PurePosixPath(target).parent != PurePosixPath("."):
                 await once(str(PurePosixPath(script).parent), lambda: shell.makedirs(str(PurePosixPath(script).parent)))
-            await once(script, lambda: shell.put(local, script))
+            await once(script, lambda: put_file(shell, local, script, workdir))
         runner = str(base / RUNNER_DIR / wrapper.NOTEBOOK_RUNNER)
         if script is not None and script.endswith(".ipynb"):
             code = wrapper.template_text(wrapper.NOTEBOOK_RUNNER).encode()
@@ -151,8 +160,29 @@ async def stage_in(shell: Shell, job: StagedJob, workdir: str) -> None:
             target = str(PurePosixPath(workdir) / relative)
             if "/" in relative:
                 await shell.makedirs(str(PurePosixPath(target).parent))
-            await shell.put(local, target)
+            await put_file(shell, local, target, workdir)
             log.debug("stage_in %s: %s -> %s:%s", job.job, local, shell.label, target)
+
+
+async def put_file(shell: Shell, local: Path, target: str, workdir: str) -> None:
+    """Copy ``local`` to ``target`` (inside ``workdir``, absolute); a large content-addressed
+    file (its name is its hash) through the host's cache: sent only when the cache lacks it
+    (into a temporary name, then renamed: a cut transfer leaves no half file behind)."""
+    if not _CONTENT_NAME.fullmatch(local.name) or local.stat().st_size < CACHED_MIN:
+        await shell.put(local, target)
+        return
+    cache = PurePosixPath(workdir).parent / CACHE_DIR
+    cached = str(cache / local.name)
+    script, args = 'ln -f "$1" "$2" 2>/dev/null || cp -f "$1" "$2"', [cached, target]
+    if await shell.read_bytes(cached, 0, 0) is None:
+        await shell.makedirs(str(cache))
+        part = f"{cached}.{local.stat().st_mtime_ns}.part"
+        await shell.put(local, part)
+        script, args = 'mv -f "$3" "$1" && ' + script, [*args, part]
+        log.debug("cache %s: %s -> %s", shell.label, local.name, cached)
+    result = await shell.run(["sh", "-c", script, "hflow", *args])
+    if not result.ok:
+        raise HostError(f"{shell.label}: cannot place {local.name} in {workdir}: {result.err}")
 
 
 def _regular_files(job: StagedJob, match: Path, root: Path, follow: bool) -> list[Path]:
