@@ -6,6 +6,13 @@ backing off while nothing changes) and prints: SSH connections opened, SSH comma
 polls, status queries (squeue) per poll, submissions (sbatch), lookups, total wall time.
 
     python benchmarks/remote_fanout.py [--jobs 100] [--kinds ssh,slurm,slurm-ssh]
+
+``--handoff``: a sweep of N jobs on Slurm (start -> sweep -> end) four ways: separate jobs
+or arrays (host option ``arrays``), with the coordinator watching throughout or handing
+off (``detach``) and re-attaching once Slurm has finished: sbatch calls, arrays, status
+queries (squeue), coordinator time and wall time to the end.
+
+    python benchmarks/remote_fanout.py --handoff [--jobs 100]
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ def write_hosts(home: Path, env: dict[str, str]) -> None:
         "testbed": {**ssh, "kind": "ssh"},
         "cluster": {**ssh, "kind": "slurm", "partition": env.get("TESTBED_SLURM_PARTITION", "debug")},
         "localhost": {"partition": env.get("TESTBED_SLURM_PARTITION", "debug")},
+        "separate": {"kind": "slurm", "partition": env.get("TESTBED_SLURM_PARTITION", "debug"), "arrays": False},
     }
     (home / "hosts.yaml").write_text(yaml.safe_dump({"hosts": hosts}))
 
@@ -79,7 +87,7 @@ def run_one(kind: str, jobs: int, folder: Path) -> dict[str, float]:
     if state is not WorkflowState.DONE:
         raise SystemExit(f"{kind}: workflow ended {state}")
     stats: Counter[str] = Counter()
-    for slot in engine.hosts.values():
+    for slot in engine.hosts:
         stats.update(getattr(slot.host, "stats", Counter()))
     polls = stats["poll"] or 1
     return {
@@ -92,6 +100,76 @@ def run_one(kind: str, jobs: int, folder: Path) -> dict[str, float]:
         "wall s": wall,
         "jobs/s": (jobs + 2) / wall,
     }
+
+
+def sweep_workflow(folder: Path, name: str, host: str, jobs: int) -> Path:
+    where = {"kind": "slurm", "host": host, "cpus": 1, "time": 5}
+    nodes = {
+        "start": {**where, "exec": "true"},
+        "w": {**where, "experiments": {"i": f"p[1-{jobs}]"}, "exec": "true"},
+        "end": {**where, "exec": "true"},
+    }
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "workflow": {"nodes": nodes, "dependencies": ["start,w,end"]}}))
+    return path
+
+
+def run_sweep(arrays: bool, handoff: bool, jobs: int, folder: Path) -> dict[str, float]:
+    """One sweep run; with ``handoff`` the coordinator detaches, Slurm finishes alone, and a
+    second coordinator re-attaches (both counted)."""
+    from hybridflow import Workflow, WorkflowState
+
+    name = f"sweep-{'arrays' if arrays else 'jobs'}-{'handoff' if handoff else 'watch'}"
+    wf = Workflow.load(sweep_workflow(folder, name, "localhost" if arrays else "separate", jobs))
+    stats: Counter[str] = Counter()
+    started = time.perf_counter()
+    engine = wf.engine(detach=handoff)
+    state = asyncio.run(engine.run())
+    coordinator = time.perf_counter() - started
+    for slot in engine.hosts:
+        stats.update(getattr(slot.host, "stats", Counter()))
+    if handoff:
+        if state is not WorkflowState.RUNNING:
+            raise SystemExit(f"{name}: did not hand off ({state})")
+        end = Path(wf.status().run_dir or "") / "end.exit"
+        while not end.exists():  # the laptop is away: nobody asks Slurm anything
+            time.sleep(0.2)
+        again = time.perf_counter()
+        engine = wf.engine()
+        state = asyncio.run(engine.run())
+        coordinator += time.perf_counter() - again
+        for slot in engine.hosts:
+            stats.update(getattr(slot.host, "stats", Counter()))
+    wall = time.perf_counter() - started
+    if state is not WorkflowState.DONE:
+        raise SystemExit(f"{name}: workflow ended {state}")
+    return {"sbatch": stats["submit"], "arrays": stats["arrays"], "status queries": stats["query"],
+            "accounting": stats["accounting"] + stats["usage"], "coordinator s": coordinator, "wall s": wall}
+
+
+def handoff_main(jobs: int) -> None:
+    env_file = Path(os.environ.get("TESTBED_DIR", "/tmp/testbed")) / "env.sh"
+    if not env_file.exists():
+        raise SystemExit(f"no testbed ({env_file}): run ../shared/testbed/start-testbed")
+    env = read_env(env_file)
+    rows: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        os.environ["HYBRIDFLOW_HOME"] = str(home)
+        write_hosts(home, env)
+        for arrays in (False, True):
+            for handoff in (False, True):
+                label = f"{'arrays' if arrays else 'jobs'}{'+handoff' if handoff else ''}"
+                rows[label] = run_sweep(arrays, handoff, jobs, Path(tmp))
+    columns = list(next(iter(rows.values())))
+    width = max(len(c) for c in columns)
+    sys.stdout.write(f"Slurm sweep: start -> {jobs} no-op jobs -> end\n")
+    sys.stdout.write(f"{'':{width}}  " + "  ".join(f"{k:>15}" for k in rows) + "\n")
+    for column in columns:
+        cells = "  ".join(f"{rows[k][column]:>15.1f}" if column.endswith(" s") else f"{int(rows[k][column]):>15d}"
+                          for k in rows)
+        sys.stdout.write(f"{column:{width}}  {cells}\n")
 
 
 def bare_slurm(jobs: int, partition: str) -> float:
@@ -119,8 +197,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--kinds", default="ssh,slurm,slurm-ssh")
+    parser.add_argument("--handoff", action="store_true", help="the sweep: separate jobs vs arrays, with and without hand-off")
     # the bare-Slurm row drives the same DAG with sbatch --wrap and squeue every 0.5 s
     args = parser.parse_args()
+    if args.handoff:
+        handoff_main(args.jobs)
+        return
     env_file = Path(os.environ.get("TESTBED_DIR", "/tmp/testbed")) / "env.sh"
     if not env_file.exists():
         raise SystemExit(f"no testbed ({env_file}): run ../shared/testbed/start-testbed")

@@ -202,10 +202,13 @@ class Workflow:
         rerun: RerunMode | str = RerunMode.DEFAULT,
         from_jobs: Sequence[str] = (),
         only_jobs: Sequence[str] = (),
+        detach: bool | None = None,
+        reconcile: bool = False,
     ) -> Engine:
         """An engine for this workflow (see :meth:`run` for the options)."""
         return Engine(self.store, self.name, policy=policy, sequential=not parallel, run_dir=workdir,
-                      on_update=on_update, rerun=RerunMode(rerun), from_jobs=from_jobs, only=only_jobs)
+                      on_update=on_update, rerun=RerunMode(rerun), from_jobs=from_jobs, only=only_jobs,
+                      detach=detach, reconcile=reconcile)
 
     def run(self, parallel: bool = True, **options: Any) -> WorkflowState:
         """Run (or resume) the workflow to the end; returns its final state.
@@ -215,7 +218,9 @@ class Workflow:
         script content and parents —; ``"failed"``: only unsuccessful jobs and their
         dependents; ``"force"``: everything), ``from_jobs`` (those and their
         descendants) and ``only_jobs`` (just those: see
-        :class:`~hybridflow.coordinator.RunRequest`; ``from_jobs`` must name them too).
+        :class:`~hybridflow.coordinator.RunRequest`; ``from_jobs`` must name them too),
+        ``detach`` (hand the Slurm jobs off and return ``running`` once only Slurm holds
+        work: :mod:`hybridflow.handoff`; default: the file's ``handoff:``).
         Attempts still running from a coordinator that died are re-attached.
         """
         return asyncio.run(self.engine(parallel=parallel, **options).run())

@@ -78,6 +78,9 @@ class RunRequest:
     workdir: Path | None = None
     sequential: bool = False
     resume: bool = True
+    #: hand the Slurm jobs off (``afterok`` chains) and return once only Slurm holds work
+    #: (see :mod:`hybridflow.handoff`); False: as the file's ``handoff:`` says
+    detach: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.workflow, str) or not self.workflow:
@@ -97,7 +100,7 @@ class RunRequest:
             raise RequestError("use only one of --job, --rerun-failed, --from and --force")
         if self.workdir is not None:
             object.__setattr__(self, "workdir", Path(self.workdir))
-        for name in ("sequential", "resume"):
+        for name in ("sequential", "resume", "detach"):
             if not isinstance(getattr(self, name), bool):
                 raise RequestError(f"{name} must be true or false")
         if not self.resume:
@@ -148,8 +151,9 @@ class RunResult:
 
 
 def exit_code_of(state: WorkflowState) -> ExitCode:
-    """OK when every job succeeded, CANCELED when canceled, else FAILED."""
-    if state is WorkflowState.DONE:
+    """OK when every job succeeded or the run was handed off (still running, in Slurm),
+    CANCELED when canceled, else FAILED."""
+    if state in (WorkflowState.DONE, WorkflowState.RUNNING):
         return ExitCode.OK
     if state is WorkflowState.CANCELED:
         return ExitCode.CANCELED
@@ -213,6 +217,7 @@ def run(request: RunRequest, *, store: Store | None = None, watch: Watch | None 
     engine = Workflow(request.workflow, store=store).engine(
         parallel=not request.sequential, workdir=request.workdir, rerun=request.rerun,
         from_jobs=request.from_jobs or request.only_jobs, only_jobs=request.only_jobs,
+        detach=True if request.detach else None,
     )
     state = asyncio.run(_drive(engine, watch))
     code = exit_code_of(state)

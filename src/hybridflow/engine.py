@@ -11,9 +11,8 @@ only through it, and it turns each change into a typed write of the round, which
 :meth:`Store.apply <hybridflow.store.sqlite.Store.apply>` commits at once.
 
 Crash safety: an attempt is recorded (with a unique token) before its host is asked to
-start it. A restarted engine re-attaches to recorded attempts: by native id when it was
-stored, otherwise by asking the host to find the token (``Host.recover``); only an
-attempt the host never saw is started again.
+start it; a restarted engine re-attaches to it (:mod:`hybridflow.resume`). Slurm jobs may
+be handed off ahead of their parents and the coordinator detach (:mod:`hybridflow.handoff`).
 """
 
 from __future__ import annotations
@@ -26,21 +25,20 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, S
 from pathlib import Path
 from typing import cast
 
-from . import config, dag, faults, logreading, rerun
+from . import config, dag, faults, handoff, jobcancel, logreading, rerun, resume
 from .budget import Budget, budget_of
 from .errors import HostError
 from .hostpool import HostPool
 from .hosts.base import Host, Observation, StagedJob, Submission
 from .notify import Notifier
 from .policies import OnlyPolicy, ParallelPolicy, SchedulingPolicy, SequentialPolicy
-from .progress import LogMiner
 from .readiness import Readiness, Skip
 from .rerun import RerunMode
 from .retry import RunLimits
 from .runstate import Attempt, HostKey, RunState
 from .spec import WorkflowSpec
 from .states import JobState, WorkflowState
-from .store.sqlite import Store
+from .store.sqlite import CANCEL_ALL, CANCEL_JOBS, Store
 from .sweeps import sweep_limited
 from .validate import missing_scripts
 
@@ -70,6 +68,8 @@ class Engine:
         from_jobs: Sequence[str] = (),
         only: Collection[str] = (),
         hosts: Mapping[HostKey, Host] | None = None,
+        detach: bool | None = None,  # hand off to Slurm and return (None: the file's ``handoff:``)
+        reconcile: bool = False,  # only carry a handed-off run on: start nothing on other hosts
     ) -> None:
         self.store = store
         self.name = name
@@ -94,6 +94,8 @@ class Engine:
         self.notifier = Notifier(name, None)
         self.hosts = HostPool(self._woken, hosts)
         self.budget: Budget | None = None  # the workflow's ``budget:`` (hybridflow.budget)
+        self.detach = detach
+        self.handoff = handoff.HandOff(self, reconcile=reconcile)
         self._cancel = False
         self._generation = -1
         self._next_control = 0.0
@@ -115,6 +117,10 @@ class Engine:
     def active(self) -> Mapping[str, Attempt]:
         return self.run_state.active
 
+    @property
+    def cancelling(self) -> bool:
+        return self._cancel
+
     def request_cancel(self) -> None:
         """Stop starting jobs and cancel the running ones (safe from a signal handler)."""
         self._cancel = True
@@ -133,6 +139,9 @@ class Engine:
                 except TimeoutError:
                     pass
                 self._wake.clear()
+            if self.handoff.detached:  # Slurm holds the rest; the run goes on without us
+                self._flush()
+                return WorkflowState.RUNNING
             state = self._final_state()
             self.run_state.end(state)
             self._flush()
@@ -166,6 +175,10 @@ class Engine:
         if missing:
             raise missing[0]
         self.notifier = Notifier(self.name, self.spec.options.get("notify"))
+        wants = handoff.wanted(self.spec) if self.detach is None else self.detach
+        self.handoff.on = (wants or self.handoff.reconcile) and not self.only
+        if self.handoff.reconcile:
+            self.policy = handoff.HandOffHostsPolicy(self.policy, self.handoff.hands_off)
         self.limits = RunLimits(self.spec, time.monotonic())
         limit = budget_of(self.spec)
         if limit is not None:
@@ -179,26 +192,9 @@ class Engine:
                             {name: job.progress for name, job in view.jobs.items()})
         for job in reset:
             self.run_state.ready(job)
-        await self._reattach()
+        resume.reattach(self)
         self.readiness = Readiness(self.graph, self.run_state.state, self._host_key)
-        self._skip(self.readiness.recount(self.graph.nodes))
-
-    async def _reattach(self) -> None:
-        for record in self.store.open_attempts(self.wid):
-            job = record.job
-            if job not in self.spec.jobs:
-                continue
-            staged = self._staged(job, record.number, record.token)
-            key, slot = self.hosts.slot_for(self.spec, self.spec.jobs[job])
-            attempt = Attempt(staged, key, JobState(record.state), miner=LogMiner(record.log_offset))
-            if record.started is not None:  # its time limit keeps counting across the restart
-                attempt.running_since = time.monotonic() - max(0.0, time.time() - record.started)
-            if record.native_id:
-                attempt.sub = Submission(job, record.number, record.token, slot.host.name, record.native_id,
-                                         record.workdir, record.stem)
-                slot.host.reattach(attempt.sub)
-            self.run_state.reattach(attempt, record.number)
-            log.info("re-attaching job %s attempt %d (%s)", job, record.number, record.native_id or "unconfirmed")
+        self.skip(self.readiness.recount(self.graph.nodes))
 
     # -- one tick --------------------------------------------------------------------------
 
@@ -208,9 +204,12 @@ class Engine:
         cancel = False
         if now >= self._next_control:  # other processes' requests: at most every CONTROL_GAP
             self._next_control = now + CONTROL_GAP
-            generation, cancel = self.store.generation(self.wid)
+            generation, control = self.store.control(self.wid)
             if generation != self._generation:
                 self._reload(generation)
+            cancel = control == CANCEL_ALL
+            if control == CANCEL_JOBS:  # single jobs (a call of a map); the others go on
+                await jobcancel.cancel_jobs(self, self.store.take_job_cancels(self.wid))
         if cancel or self._cancel:
             await self._stop_all(JobState.CANCELED, "canceled")
             return True
@@ -218,20 +217,25 @@ class Engine:
             self.limits.deadline_hit = True
             await self._stop_all(JobState.TIMEOUT, "workflow deadline reached")
             return True
-        await self._confirm_unsubmitted()
+        await resume.confirm_unsubmitted(self)
         await self._observe(now)
         await logreading.read_due(self.run_state, self.hosts, now)
         await self._enforce_timeouts(now)
         self._release_retries(now)
-        staged = self._select()
+        staged = self._select() + await self.handoff.round()
         self._flush()
         if staged:
             faults.point("after-record")
-        await self._submit(staged)  # what it learns (native ids) is written with the next round
+            self.handoff.recorded()
+        await self.submit(staged)  # what it learns (native ids) is written with the next round
+        if staged:
+            faults.point("after-submit")
         if self.on_update is not None:
             self.on_update(self)
         waiting = self.readiness.ready if not self.only else self.only.intersection(self.readiness.ready)
-        return not self.run_state.active and not waiting and not self.limits.retry_at
+        over = not self.run_state.active and not waiting and not self.limits.retry_at
+        self.handoff.detached = not over and self.handoff.idle()
+        return over or self.handoff.detached
 
     def _next_wait(self) -> float:
         now = time.monotonic()
@@ -241,24 +245,6 @@ class Engine:
         waits += [a.next_log_read - now for a in active if a.state is JobState.RUNNING]
         waits.extend(at - now for at in self.limits.wake_times({a.staged.job: a.running_since for a in active}))
         return max(0.0, min(waits))
-
-    async def _confirm_unsubmitted(self) -> None:
-        """Attempts recorded but not confirmed: find them by token or start them now."""
-        for job, attempt in list(self.run_state.active.items()):
-            if attempt.sub is not None:
-                continue
-            slot = self.hosts[attempt.host_key]
-            try:
-                sub = await slot.host.recover(attempt.staged)
-            except HostError as exc:
-                log.warning("job %s: cannot look up attempt %s: %s", job, attempt.staged.token, exc)
-                continue
-            if sub is not None:
-                attempt.sub = sub
-                slot.host.reattach(sub)
-                self.run_state.confirmed(attempt)
-            else:
-                await self._submit([attempt.staged])
 
     async def _observe(self, now: float) -> None:
         """Poll every due host (concurrently: a slow scheduler holds up no other host)."""
@@ -300,13 +286,15 @@ class Engine:
                 await logreading.mine(attempt, self.hosts[attempt.host_key].host, self.run_state)
             if obs.state is JobState.DONE and attempt.sub is not None:
                 obs = await self.hosts[attempt.host_key].host.finish(attempt.sub, obs)
-            self._finish(attempt.staged.job, obs)
+            self.finish(attempt.staged.job, obs)
             return
         if obs.state is JobState.RUNNING and attempt.running_since is None:
             attempt.running_since = time.monotonic()
+        if obs.state is JobState.PENDING:
+            self.handoff.observed(attempt, obs.message)
         self.run_state.move(attempt.staged.job, obs.state, message=obs.message, exit_code=obs.exit_code)
 
-    def _finish(self, job: str, obs: Observation) -> None:
+    def finish(self, job: str, obs: Observation) -> None:
         """A terminal observation: retry, or record it and release or skip the descendants."""
         if self._retry(job, obs):
             return
@@ -315,9 +303,10 @@ class Engine:
             fingerprint = self.fingerprints.get(job)
             if fingerprint:
                 self.run_state.succeeded_with(job, fingerprint)
-            self._skip(self.readiness.succeeded(job))
+            self.skip(self.readiness.succeeded(job))
         else:
-            self._skip(self.readiness.failed(job))
+            self.skip(self.readiness.failed(job))
+            self.handoff.failed(job)
 
     def _retry(self, job: str, obs: Observation) -> bool:
         """Schedule another attempt if the job's policy retries this failure."""
@@ -349,10 +338,10 @@ class Engine:
             except HostError as exc:
                 log.error("host %s: cannot stop timed-out jobs: %s", self.hosts[key].host.name, exc)
             for attempt, limit in items:
-                self._finish(attempt.staged.job,
+                self.finish(attempt.staged.job,
                              Observation(JobState.TIMEOUT, message=f"time limit of {limit:g}s reached"))
 
-    def _skip(self, skips: list[Skip]) -> None:
+    def skip(self, skips: list[Skip]) -> None:
         for job, message in skips:
             self.run_state.move(job, JobState.SKIPPED, message=message)
         self.readiness.skipped.clear()
@@ -384,26 +373,28 @@ class Engine:
             slots[key] = self.hosts[host_key].host.max_parallel - running.get(host_key, 0)
         candidates = ready.candidates(slots, everything=self.policy.needs_all_ready)
         chosen = self.policy.select(candidates, self._host_key, slots, len(self.run_state.active), ready.order.__getitem__)
-        staged: list[StagedJob] = []
-        for job in sweep_limited(chosen, self.run_state.active, self.spec.jobs):
+        exempt = lambda job: self.hosts[self._host_key(job)].host.throttles_sweeps  # noqa: E731
+        for job in (jobs := sweep_limited(chosen, self.run_state.active, self.spec.jobs, exempt)):
             ready.take(job)
-            refusal = self.budget.admit(job) if self.budget is not None else None
-            if refusal is not None:
-                self.run_state.move(job, JobState.SKIPPED, message=refusal)
-                self._skip(ready.failed(job))
-                continue
-            number = self.run_state.jobs[job].attempt + 1
-            token = f"hf-{self.wid}-{job}-{number}-{secrets.token_hex(4)}"
-            item = self._staged(job, number, token)
-            staged.append(item)
-            key = self._host_key(job)
-            self.run_state.start(Attempt(item, key, JobState.SUBMITTED), remote=self.hosts[key].host.capabilities.external)
-        return staged
+        return [item for item in map(self.record, jobs) if item is not None]
 
-    async def _submit(self, staged: Iterable[StagedJob]) -> None:
+    def record(self, job: str) -> StagedJob | None:
+        """Record a new attempt of ``job`` (None: the budget refused it, and it was skipped)."""
+        refusal = self.budget.admit(job) if self.budget is not None else None
+        if refusal is not None:
+            self.run_state.move(job, JobState.SKIPPED, message=refusal)
+            self.skip(self.readiness.failed(job))
+            return None
+        number = self.run_state.jobs[job].attempt + 1
+        item = self._staged(job, number, f"hf-{self.wid}-{job}-{number}-{secrets.token_hex(4)}")
+        key = self._host_key(job)
+        self.run_state.start(Attempt(item, key, JobState.SUBMITTED), remote=self.hosts[key].host.capabilities.external)
+        return item
+
+    async def submit(self, staged: Iterable[StagedJob]) -> None:
         """Start attempts already recorded; what is learned is written with the next round."""
         groups: dict[HostKey, list[StagedJob]] = {}
-        for item in staged:
+        for item in self.handoff.prepare(list(staged)):
             groups.setdefault(self.run_state.active[item.job].host_key, []).append(item)
         for key, items in groups.items():
             slot = self.hosts[key]
@@ -422,6 +413,7 @@ class Engine:
                     if after is JobState.RUNNING:
                         attempt.running_since = time.monotonic()
                     self.run_state.move(sub.job, after)
+            await self.handoff.repoint(subs)
 
     def _submit_failed(self, items: list[StagedJob], exc: HostError) -> None:
         for item in items:
@@ -430,7 +422,7 @@ class Engine:
                 log.warning("job %s: submit uncertain (%s); will look it up", item.job, exc)
                 self.run_state.move(item.job, JobState.UNKNOWN, message=str(exc))
             else:
-                self._finish(item.job, Observation(JobState.FAILED, message=str(exc)))
+                self.finish(item.job, Observation(JobState.FAILED, message=str(exc)))
 
     # -- control ---------------------------------------------------------------------------
 
@@ -455,7 +447,7 @@ class Engine:
         self.graph.add_edges_from(
             (parent, child) for parent, child in spec.edges if parent in self.run_state and child in self.run_state
         )
-        self._skip(self.readiness.recount(list(self.graph.nodes)))
+        self.skip(self.readiness.recount(list(self.graph.nodes)))
         log.info("workflow %s changed: %d jobs added, %d removed", self.name, len(added), len(removed))
 
     async def _stop_all(self, state: JobState, message: str) -> None:
@@ -469,11 +461,11 @@ class Engine:
             except HostError as exc:
                 log.error("host %s: cancel failed: %s", self.hosts[key].host.name, exc)
         for job in list(self.run_state.active):
-            self._finish(job, Observation(state, message=message))
+            self.finish(job, Observation(state, message=message))
         for job in list(self.limits.retry_at):
             del self.limits.retry_at[job]
             self.run_state.move(job, state, message=message)
-            self._skip(self.readiness.failed(job))
+            self.skip(self.readiness.failed(job))
         self.readiness.clear()
         self._flush()
 

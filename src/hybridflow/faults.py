@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("after-record",)  # the round's attempts are committed, none started yet
+#: after-record: the round's attempts are committed, none started yet;
+#: after-handoff-record: the same, in a round that hands jobs off (hybridflow.handoff);
+#: after-submit: the round's attempts were started, their native ids not yet written
+POINTS = ("after-record", "after-handoff-record", "after-submit")
 
 
 def point(name: str) -> None:

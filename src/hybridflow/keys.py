@@ -41,7 +41,8 @@ __all__ = ["KIND_OPTIONS", "NODE_KEYS", "TOP_KEYS", "WORKFLOW_KEYS", "check_keys
            "suggestion"]
 
 #: top-level keys that are not workflow variables
-TOP_KEYS = ("workflow", "name", "colors", "hosts", *jobfields.POLICY_KEYS, "deadline", "notify", "strict", "budget")
+TOP_KEYS = ("workflow", "name", "colors", "hosts", *jobfields.POLICY_KEYS, "deadline", "notify", "strict", "budget",
+            "handoff")
 #: keys of ``workflow:`` that are not workflow variables (policy defaults may sit here too)
 WORKFLOW_KEYS = ("nodes", "dependencies", "name", *jobfields.POLICY_KEYS, "deadline", "notify")
 #: keys of ``notify:``
@@ -59,7 +60,7 @@ KIND_OPTIONS: dict[str, tuple[str, ...]] = {
 HOST_OPTIONS: dict[str, tuple[str, ...]] = {
     "ssh": ("poll_interval",),
     "wsl": ("distro", "wsl_exe", "poll_interval"),
-    "slurm": ("accounting", "min_poll_gap", "max_poll_gap", "poll_interval"),
+    "slurm": ("accounting", "arrays", "min_poll_gap", "max_poll_gap", "poll_interval"),
     "lsf": ("min_poll_gap", "max_poll_gap", "poll_interval"),
 }
 #: keys of a host entry (``hybridflow.hostentry``) and every kind's options

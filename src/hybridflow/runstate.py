@@ -33,6 +33,8 @@ class Attempt:
     miner: LogMiner = field(default_factory=LogMiner)
     next_log_read: float = 0.0
     running_since: float | None = None  # monotonic; a time limit counts from here
+    #: started again with others after a restart (:mod:`hybridflow.resume`): once only
+    resubmitted_together: bool = False
 
 
 @dataclass
@@ -124,6 +126,19 @@ class RunState:
         del self.active[job]
         run.state = JobState.RETRYING
         self.writes.append(StateChange(job, JobState.RETRYING, now, message))
+
+    def withdraw(self, job: str, message: str) -> None:
+        """A handed-off attempt that can never start (an upstream job failed) was cancelled:
+        the attempt ends canceled, the job is skipped."""
+        run = self.jobs[job]
+        attempt = run.active
+        assert attempt is not None
+        now = time.time()
+        self.writes.append(AttemptChange(attempt.staged.token, state=JobState.CANCELED, message=message, ended=now))
+        run.active = None
+        del self.active[job]
+        run.state = JobState.SKIPPED
+        self.writes.append(StateChange(job, JobState.SKIPPED, now, message))
 
     def start(self, attempt: Attempt, *, remote: bool) -> None:
         """Record a new attempt of its job (before its host is asked to start it)."""

@@ -63,10 +63,12 @@ ACTIVE = frozenset({JobState.SUBMITTED, JobState.PENDING, JobState.RUNNING, JobS
 _FINISH = {JobState.DONE, JobState.FAILED, JobState.TIMEOUT, JobState.CANCELED, JobState.LOST}
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.READY: frozenset({JobState.SUBMITTED, JobState.SKIPPED, JobState.CANCELED}),
-    JobState.SUBMITTED: frozenset({JobState.PENDING, JobState.RUNNING, JobState.UNKNOWN, JobState.RETRYING} | _FINISH),
-    JobState.PENDING: frozenset({JobState.RUNNING, JobState.UNKNOWN, JobState.RETRYING} | _FINISH),
+    # a handed-off attempt (hybridflow.handoff) whose upstream failed is withdrawn: skipped
+    JobState.SUBMITTED: frozenset({JobState.PENDING, JobState.RUNNING, JobState.UNKNOWN, JobState.RETRYING,
+                                   JobState.SKIPPED} | _FINISH),
+    JobState.PENDING: frozenset({JobState.RUNNING, JobState.UNKNOWN, JobState.RETRYING, JobState.SKIPPED} | _FINISH),
     JobState.RUNNING: frozenset({JobState.UNKNOWN, JobState.RETRYING} | _FINISH),
-    JobState.UNKNOWN: frozenset({JobState.PENDING, JobState.RUNNING, JobState.RETRYING} | _FINISH),
+    JobState.UNKNOWN: frozenset({JobState.PENDING, JobState.RUNNING, JobState.RETRYING, JobState.SKIPPED} | _FINISH),
     JobState.RETRYING: frozenset({JobState.SUBMITTED, JobState.CANCELED, JobState.TIMEOUT, JobState.SKIPPED}),
     JobState.DONE: frozenset(),
     JobState.FAILED: frozenset(),

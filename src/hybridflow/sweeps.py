@@ -402,9 +402,11 @@ def _default_script(node: str, base_dir: str) -> str | None:
     return None
 
 
-def sweep_limited(chosen: Sequence[str], active: Iterable[str], jobs: Mapping[str, JobSpec]) -> list[str]:
+def sweep_limited(chosen: Sequence[str], active: Iterable[str], jobs: Mapping[str, JobSpec],
+                  exempt: Callable[[str], bool] | None = None) -> list[str]:
     """``chosen`` without the jobs beyond their sweep's ``max_parallel``, counting the
-    ``active`` ones (job fields ``sweep``/``max_parallel``)."""
+    ``active`` ones (job fields ``sweep``/``max_parallel``); ``exempt`` jobs are kept (their
+    host keeps the limit itself: a Slurm array's ``%N``)."""
     running: dict[str, int] = {}
     for job in active:
         sweep = jobs[job].sweep
@@ -413,7 +415,7 @@ def sweep_limited(chosen: Sequence[str], active: Iterable[str], jobs: Mapping[st
     kept: list[str] = []
     for job in chosen:
         spec = jobs[job]
-        if spec.sweep and spec.max_parallel:
+        if spec.sweep and spec.max_parallel and not (exempt is not None and exempt(job)):
             if running.get(spec.sweep, 0) >= spec.max_parallel:
                 continue
             running[spec.sweep] = running.get(spec.sweep, 0) + 1

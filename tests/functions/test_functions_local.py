@@ -83,6 +83,22 @@ def test_cancel_stops_a_running_call(home: Path) -> None:
     assert future.state is hf.JobState.CANCELED
 
 
+def test_cancel_of_one_call_of_a_map_leaves_the_others_running(home: Path) -> None:
+    futures = hf.map(hf.remote(sleepy), [3, 60, 1, 60])  # two at a time here: the last one waits
+    deadline = time.monotonic() + 30
+    while futures[1].state is not hf.JobState.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    assert futures[1].cancel() and futures[3].cancel()  # one running, one (maybe) not started
+    assert [futures[0].result(timeout=60), futures[2].result(timeout=60)] == ["woke", "woke"]
+    assert time.monotonic() - started < 30  # the 60 s calls did not hold the others up
+    for future in (futures[1], futures[3]):
+        with pytest.raises(CallError, match="canceled"):
+            future.result(timeout=30)
+        assert future.state is hf.JobState.CANCELED
+    assert not futures[0].cancel()  # it had finished
+
+
 def test_result_timeout_leaves_the_call_running(home: Path) -> None:
     future = hf.remote(sleepy).submit(1.5)
     with pytest.raises(TimeoutError):

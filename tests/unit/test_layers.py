@@ -28,11 +28,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("hosts", ("hosts", "hosts.*")),
     ("load", ("validate", "load", "savedstate")),
     ("views", ("store", "store.*", "render", "render.*")),
-    ("engine", ("runstate", "hostpool", "faults", "logreading", "logsource", "engine")),
+    ("engine", ("runstate", "hostpool", "faults", "logreading", "logsource", "jobcancel", "resume", "handoff", "engine")),
     ("calls", ("functions.bundle", "functions.results", "functions.driver", "functions.future")),
-    ("api", ("api", "coordinator", "cloudmesh")),
+    ("api", ("api", "coordinator", "cloudmesh", "detached")),
     ("functions", ("functions", "functions.remote")),
-    ("front", ("", "cli", "cli.*", "service", "service.*")),
+    ("front", ("", "cli", "cli.*", "service", "service.*", "client")),
 )
 
 

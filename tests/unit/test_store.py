@@ -78,6 +78,7 @@ def test_a_version_2_database_is_migrated(tmp_path: Path) -> None:
     for column in ("exit_code INTEGER", "tstart REAL", "tend REAL"):
         db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
     db.execute("ALTER TABLE attempts DROP COLUMN usage")  # added by version 5
+    db.execute("ALTER TABLE jobs DROP COLUMN cancel_requested")  # added by version 6
     db.execute("PRAGMA user_version=2")
     db.commit()
     db.close()
@@ -86,4 +87,22 @@ def test_a_version_2_database_is_migrated(tmp_path: Path) -> None:
     columns = {row[1] for row in store.db.execute("PRAGMA table_info(jobs)")}
     assert not columns & {"exit_code", "tstart", "tend"}
     assert "usage" in {row[1] for row in store.db.execute("PRAGMA table_info(attempts)")}
+    assert "cancel_requested" in columns
     assert store.view("w").jobs["a"].state is JobState.READY
+
+
+def test_cancelling_single_jobs_is_asked_taken_once_and_survives_a_new_coordinator(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.save(WorkflowSpec(name="w", jobs={n: JobSpec(n, exec="true") for n in ("a", "b", "c")}))
+    wid = store.workflow_id("w")
+    assert store.request_cancel_jobs("w", ["c", "a"]) is False  # no coordinator runs it
+    assert store.control(wid)[1] == 2 and store.generation(wid) == (store.control(wid)[0], False)
+    assert store.acquire("w") == wid  # a coordinator starting now still sees the request...
+    assert store.take_job_cancels(wid) == ["a", "c"]  # ...in the jobs' order, and takes it once
+    assert store.take_job_cancels(wid) == [] and store.control(wid)[1] == 0
+    assert store.request_cancel("w") is True  # the whole run: not turned into a per-job request
+    store.request_cancel_jobs("w", ["b"])
+    assert store.control(wid)[1] == 1 and store.generation(wid)[1] is True
+    store.release(wid)
+    assert store.acquire("w") == wid and store.control(wid)[1] == 0  # an old whole-run cancel is void...
+    assert store.take_job_cancels(wid) == []  # ...and so are the jobs marked under it

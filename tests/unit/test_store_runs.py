@@ -33,6 +33,7 @@ def test_a_version_3_database_gets_the_runs_table(tmp_path: Path) -> None:
     db.execute("DROP TABLE runs")
     if "usage" in {row[1] for row in db.execute("PRAGMA table_info(attempts)")}:  # version 5
         db.execute("ALTER TABLE attempts DROP COLUMN usage")
+    db.execute("ALTER TABLE jobs DROP COLUMN cancel_requested")  # version 6
     db.execute("PRAGMA user_version=3")
     db.commit()
     db.close()

@@ -31,7 +31,7 @@ from ..render.table import state_text
 from ..rerun import RerunMode
 from ..snapshot import WorkflowView
 from ..spec import WorkflowSpec
-from ..states import JobState
+from ..states import JobState, WorkflowState
 from ..store.sqlite import Store
 from .forms import DEFAULT, OneForm, target
 from .lazy import LazyCommand, lazy_group
@@ -287,6 +287,8 @@ def run(
     strict: bool = typer.Option(False, "--strict", help="A YAML file: refuse unknown keys instead of warning."),
     output: Output = typer.Option(None, "--output", "-o", show_default=False,
                                   help="At the end: table (every job's row, however many), json or yaml."),
+    detach: bool = typer.Option(False, "--detach",
+                                help="Hand the Slurm jobs to Slurm (afterok chains) and exit once only Slurm holds work."),
 ) -> None:
     """Run a workflow; exits 1 if a job failed, 130 when canceled.
 
@@ -310,7 +312,7 @@ def run(
     template = RunRequest(positional or name or DEFAULT, rerun=mode,
                           from_jobs=tuple(_names(from_job)) if from_job else (),
                           only_jobs=tuple(_names(job)) if job else (),
-                          workdir=workdir, sequential=sequential)  # checked before anything is stored
+                          workdir=workdir, sequential=sequential, detach=detach)  # checked before anything is stored
     store = open_store()
     if filename is not None:
         if name is not None and len(_names(name)) != 1:
@@ -344,6 +346,10 @@ def run(
             for part in closing(view, full_table=False if quiet and not full else full):
                 out.print(part)
             out.print(summary(view, list(template.only_jobs)), markup=False)
+        if result.state is WorkflowState.RUNNING:
+            waiting = sum(1 for job in view.jobs.values() if job.state.is_active)
+            out.print(f"handed off: {waiting} jobs wait in Slurm; 'hflow workflow status {wf.name}' or "
+                      f"'hflow workflow run {wf.name}' carries the run on", markup=False)
         if result.exit_code is ExitCode.CANCELED:
             raise typer.Exit(ExitCode.CANCELED)
     if any(code is not ExitCode.OK for code in codes):
@@ -472,9 +478,16 @@ def status(
     group: bool | None = typer.Option(None, "--group/--no-group",
                                help="Table: one row per sweep with counts per state (default when sweeps exist)."),
 ) -> None:
-    """Show the state of every job (readable while a run goes on)."""
+    """Show the state of every job (readable while a run goes on); a run handed off to
+    Slurm (run --detach) is first carried on: what Slurm did is recorded."""
+    from .. import detached
+
     store = open_store()
-    views = [store.view(_existing(n)) for n in _names(target(positional, name))]
+    names = [_existing(n) for n in _names(target(positional, name))]
+    for wf_name in names:
+        if detached.handed_off(store, wf_name):
+            detached.reconcile(store, wf_name)
+    views = [store.view(n) for n in names]
     if output is Output.table:
         for view in views:
             out.print(_sweep_status_table(view, group))
@@ -515,10 +528,15 @@ def save(
 @app.command(cls=OneForm)
 def cancel(positional: str = NameArgument,
            name: str = typer.Option(None, "--name", "-n", help="Workflow name(s).")) -> None:
-    """Cancel a run going on in another terminal."""
+    """Cancel a run going on in another terminal, or one handed off to Slurm (scancel)."""
+    from .. import detached
+
     store = open_store()
     for wf_name in _names(target(positional, name)):
-        if Workflow(_existing(wf_name), store=store).cancel():
+        if detached.handed_off(store, _existing(wf_name)):
+            detached.cancel(store, wf_name)
+            out.print(f"canceled [bold]{wf_name}[/] (its Slurm jobs were scancelled)")
+        elif Workflow(_existing(wf_name), store=store).cancel():
             out.print(f"cancel requested for [bold]{wf_name}[/]")
         else:
             out.print(f"workflow [bold]{wf_name}[/] is not running")

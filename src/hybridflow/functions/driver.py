@@ -35,11 +35,10 @@ T = TypeVar("T")
 class Driver:
     """The engine of one stored workflow, run to its end (or cancellation) on the shared loop."""
 
-    def __init__(self, db_path: Path, workflow: str, run_dir: Path, *, cancel: bool = False) -> None:
+    def __init__(self, db_path: Path, workflow: str, run_dir: Path) -> None:
         self.db_path = db_path
         self.workflow = workflow
         self.run_dir = run_dir
-        self.cancel = cancel
         self.locked = False
         self.error: HybridflowError | None = None
         self.engine: Engine | None = None
@@ -52,8 +51,6 @@ class Driver:
         store = Store(self.db_path)
         try:
             self.engine = Engine(store, self.workflow, run_dir=self.run_dir)
-            if self.cancel:
-                self.engine.request_cancel()
             await self.engine.run()
         except LockedError:
             self.locked = True
@@ -82,13 +79,13 @@ def _loop() -> asyncio.AbstractEventLoop:
         return _shared
 
 
-def ensure(db_path: Path, workflow: str, run_dir: Path, *, cancel: bool = False) -> Driver:
+def ensure(db_path: Path, workflow: str, run_dir: Path) -> Driver:
     """The live driver of ``workflow`` in this process, started when there is none."""
     key = (str(db_path), workflow)
     with _lock:
         driver = _drivers.get(key)
         if driver is None or not driver.is_alive():
-            driver = _drivers[key] = Driver(db_path, workflow, run_dir, cancel=cancel)
+            driver = _drivers[key] = Driver(db_path, workflow, run_dir)
         return driver
 
 

@@ -154,13 +154,13 @@ class Future:
         return None
 
     def cancel(self) -> bool:
-        """Cancel the call's workflow (all unfinished calls of a map); False when it had
-        already finished. Works after a crash of the caller too (the run is resumed just
-        to cancel what it left)."""
+        """Cancel this call only (the other calls of its map go on, a function node's
+        dependants are skipped); False when it had already finished. Works after a crash of
+        the caller too: the run is resumed, cancels this call first and carries on."""
         view = self._view()
         if view.jobs[self.job].state.is_terminal:
             return False
         store = _store(self.db_path)
-        if not store.request_cancel(self.workflow):
-            driver.ensure(self.db_path, self.workflow, self._run_dir(view), cancel=True)
+        if not store.request_cancel_jobs(self.workflow, [self.job]):
+            driver.ensure(self.db_path, self.workflow, self._run_dir(view))
         return True

@@ -47,6 +47,9 @@ class StagedJob:
     stem: str
     base_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
+    #: native ids of the parents' attempts it must start after (a hand-off:
+    #: ``--dependency=afterok``); only kinds whose capabilities hand off are given any
+    after_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,9 @@ class Capabilities:
     #: batch system): their records are committed durably (``synchronous=FULL``), so that
     #: an attempt that may run is never forgotten after a power loss of the laptop
     external: bool = True
+    #: attempts may be submitted before their parents on the same host ended, to start
+    #: after them by the batch system's own dependencies (:mod:`hybridflow.handoff`)
+    hands_off: bool = False
 
 
 class Host(ABC):
@@ -101,6 +107,12 @@ class Host(ABC):
     def max_parallel(self) -> int:
         """How many attempts may be active on this host at once."""
         return self.config.max_parallel or 100
+
+    @property
+    def throttles_sweeps(self) -> bool:
+        """The host itself keeps a sweep's ``max_parallel`` (Slurm arrays' ``%N``): the engine
+        hands it every ready job of the sweep instead of holding them back."""
+        return False
 
     def submission(self, job: StagedJob, native_id: str | None) -> Submission:
         """The submission of ``job`` on this host under ``native_id``."""
@@ -142,6 +154,10 @@ class Host(ABC):
         never started, so that the scheduler may start it without starting it twice.
         """
         return None
+
+    async def repoint(self, subs: Sequence[tuple[Submission, tuple[str, ...]]]) -> None:
+        """Make handed-off attempts wait for these parent ids instead (a parent was
+        retried); only kinds whose capabilities hand off are asked."""
 
     def reattach(self, sub: Submission) -> None:
         """Resume watching an attempt started by an earlier coordinator (optional)."""

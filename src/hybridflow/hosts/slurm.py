@@ -30,14 +30,16 @@ from ..errors import HostError, SpecError
 from ..spec import JobSpec
 from ..states import JobState
 from ..usage import Request, Usage, billing_rate, from_tres, parse_duration, parse_mem_mb, parse_tres, parse_weights
+from . import arrays, staging, wrapper
 from .attempt import AttemptFiles
-from .base import StagedJob
+from .base import Capabilities, StagedJob, Submission, guard_batch
 from .batch import BatchHost, Record, directives
 from .shell import CommandResult
 
 log = logging.getLogger(__name__)
 
-SQUEUE_FORMAT = "JobID:|,Name:|,State:|,Reason:|,exit_code:|,tres-alloc:|,TimeUsed:|,NumNodes:|,tres-per-node:|"
+#: ``JobArrayID``: ``123`` for a job, ``123_4`` for a task of an array (with ``-r``: one line each)
+SQUEUE_FORMAT = "JobArrayID:|,Name:|,State:|,Reason:|,exit_code:|,tres-alloc:|,TimeUsed:|,NumNodes:|,tres-per-node:|"
 SACCT_FIELDS = "JobID,JobName,State,ExitCode,Reason"
 #: per job and step: what it used (TotalCPU of the allocation, MaxRSS of its steps)
 SACCT_USAGE_FIELDS = "JobID,ElapsedRaw,AllocTRES,TotalCPU,MaxRSS,NNodes"
@@ -343,6 +345,7 @@ class SlurmHost(BatchHost):
     """A Slurm cluster, here (no address) or on a login node over SSH."""
 
     kind = "slurm"
+    capabilities = Capabilities(submitted_state=JobState.PENDING, hands_off=True)
     plain_states = frozenset({"PENDING", "RUNNING"})
     normal_ends = frozenset({"COMPLETED", "FAILED"})
 
@@ -351,6 +354,95 @@ class SlurmHost(BatchHost):
         setting = self.config.options.get("accounting", "auto")
         self._has_sacct: bool | None = None if setting == "auto" else bool(setting)
         self._partitions: dict[str, Partition] | None = None
+        #: sweeps as job arrays (host option ``arrays``, default true); limits read once
+        self.arrays = bool(self.config.options.get("arrays", True))
+        self._array_limits: arrays.Limits | None = None
+
+    @property
+    def throttles_sweeps(self) -> bool:
+        return self.arrays
+
+    async def array_limits(self) -> arrays.Limits | None:
+        """``MaxArraySize``/``MaxSubmitJobs`` from one ``scontrol show config`` per host; None
+        (no arrays) when it cannot be read."""
+        if self._array_limits is None:
+            result = await self._run("config", ["scontrol", "show", "config"])
+            if not result.ok:
+                log.info("%s: no job arrays (scontrol show config: %s)", self.name, result.err or result.returncode)
+                self.arrays = False
+                return None
+            self._array_limits = arrays.parse_limits(result.out)
+        return self._array_limits
+
+    async def submit(self, jobs: Sequence[StagedJob]) -> list[Submission]:
+        """Sweep jobs alike in family, parents and resources as arrays (:mod:`.arrays`);
+        every other attempt as its own job."""
+        limits = await self.array_limits() if self.arrays and any(j.spec.sweep for j in jobs) else None
+        plan = arrays.groups(jobs, {j.job: arrays.resources(self.directives(j, j.workdir)) for j in jobs},
+                             limits) if limits is not None else []
+        if all(len(group) == 1 for group in plan):
+            return await super().submit(jobs)
+        marks = {job.token: f"{arrays.ARRAY_MARK}{group[0].token} {index}"
+                 for group in plan if len(group) > 1 for index, job in enumerate(group)}
+
+        def header(job: StagedJob, workdir: str) -> list[str]:
+            mark = marks.get(job.token)
+            return [*self.header(job, workdir), *([mark] if mark else [])]
+
+        prepared = {p.job.token: p for p in await guard_batch(self.files.prepare(list(jobs), header), len(jobs))}
+        ids: dict[str, str] = {}
+        errors: list[HostError] = []
+        for group in plan:
+            try:
+                if len(group) == 1:
+                    ids[group[0].token] = await self._submit_one(prepared[group[0].token])
+                else:
+                    ids.update(await self._submit_array([prepared[job.token] for job in group]))
+            except HostError as exc:
+                log.warning("%s: submit of %s failed: %s", self.name, group[0].job, exc)
+                errors.append(exc)
+        if errors:
+            raise HostError(f"{self.name}: {len(errors)} of {len(plan)} submissions failed: {errors[0]}",
+                            transient=len(jobs) > 1 or all(e.transient for e in errors))
+        return [self.submission(job, ids[job.token]) for job in jobs]
+
+    async def _submit_array(self, items: Sequence[staging.Prepared]) -> dict[str, str]:
+        """One ``sbatch --array`` for ``items`` (same family, parents, resources): task ids."""
+        first = items[0]
+        files = AttemptFiles(first.workdir, first.job.stem)
+        throttle = first.job.spec.max_parallel
+        lines = [*arrays.resources(self.directives(first.job, first.workdir)),
+                 f"#SBATCH --job-name={self.job_name(first.job.token)}",
+                 f"#SBATCH --output={files.path('array-%a.slurm.out')}",
+                 f"#SBATCH --chdir={first.workdir}",
+                 f"#SBATCH --array=0-{len(items) - 1}" + (f"%{throttle}" if throttle else "")]
+        if first.job.after_ids:
+            lines.append(f"#SBATCH --dependency=afterok:{':'.join(first.job.after_ids)}")
+        driver = files.path("array.sh")
+        await self.shell.write_bytes(driver, wrapper.render_array(lines, [i.wrapper for i in items]).encode(), 0o755)
+        self.stats["arrays"] += 1
+        try:
+            array_id = self.parse_submit(await self._run("submit", self.submit_argv(driver)))
+        except HostError as exc:
+            if not exc.transient:
+                raise
+            found = await self._lookup(first.job.token, fresh=True)  # accepted despite the error?
+            if found is None:
+                raise
+            array_id = arrays.base_id(found.native_id)
+        log.debug("%s: %d tasks of %s are array %s", self.name, len(items), first.job.spec.sweep, array_id)
+        return {item.job.token: arrays.task_id(array_id, index) for index, item in enumerate(items)}
+
+    async def recover(self, job: StagedJob) -> Submission | None:
+        """A task of an array is found by its array's name and its index (its wrapper's
+        mark); any other attempt as every batch kind finds it."""
+        self.files.remember(job)
+        mark = arrays.marked(await self.files.wrapper_text(await self.shell.resolve(job.workdir), job.stem))
+        if mark is not None:
+            found = await self._lookup(mark[0])
+            if found is not None:
+                return self.submission(job, arrays.task_id(arrays.base_id(found.native_id), mark[1]))
+        return await super().recover(job)
 
     def directives(self, job: StagedJob, workdir: str) -> list[str]:
         lines = self.node_directives(job, option_lines, "#SBATCH")
@@ -366,7 +458,19 @@ class SlurmHost(BatchHost):
             f"#SBATCH --output={out}",
             f"#SBATCH --chdir={workdir}",
         ]
+        if job.after_ids:  # a hand-off: Slurm starts it once every named parent completed
+            lines.append(f"#SBATCH --dependency=afterok:{':'.join(job.after_ids)}")
         return lines
+
+    async def repoint(self, subs: Sequence[tuple[Submission, tuple[str, ...]]]) -> None:
+        """``scontrol update`` each pending job's dependency (a parent's retry was submitted)."""
+        for sub, after in subs:
+            if sub.native_id:
+                dependency = "afterok:" + ":".join(after) if after else ""
+                argv = ["scontrol", "update", f"JobId={sub.native_id}", f"Dependency={dependency}"]
+                result = await self._run("repoint", argv)
+                if not result.ok:
+                    log.warning("%s: cannot re-point job %s: %s", self.name, sub.native_id, result.err)
 
     def submit_argv(self, wrapper: str) -> list[str]:
         return ["sbatch", "--parsable", wrapper]
@@ -380,10 +484,10 @@ class SlurmHost(BatchHost):
             raise HostError(str(exc), transient=True) from None
 
     def query_argv(self, ids: Sequence[str]) -> list[str]:
-        return ["squeue", "-h", "-t", "all", "-j", ",".join(ids), "-O", SQUEUE_FORMAT]
+        return ["squeue", "-h", "-r", "-t", "all", "-j", ",".join(ids), "-O", SQUEUE_FORMAT]
 
     def mine_argv(self) -> list[str]:
-        return ["squeue", "-h", "-t", "all", "--me", "-O", SQUEUE_FORMAT]
+        return ["squeue", "-h", "-r", "-t", "all", "--me", "-O", SQUEUE_FORMAT]
 
     def parse_query(self, result: CommandResult) -> dict[str, Record]:
         if not result.ok:

@@ -103,3 +103,12 @@ def render(
         payload=line,
         footer=footer,
     )
+
+
+def render_array(header: Sequence[str], wrappers: Sequence[str]) -> str:
+    """The driver script of an ``sbatch --array`` (:mod:`.arrays`): task *i* runs the
+    wrapper ``wrappers[i]``, which writes that attempt's own log, pid and exit files."""
+    q = shlex.quote
+    cases = "\n".join(f"  {index}) exec bash {q(path)} ;;" for index, path in enumerate(wrappers))
+    return ("#!/bin/bash\n" + "\n".join(header) + f'\ncase "${{SLURM_ARRAY_TASK_ID:-}}" in\n{cases}\nesac\n'
+            'echo "hflow: no task ${SLURM_ARRAY_TASK_ID:-} in this array" >&2\nexit 97\n')

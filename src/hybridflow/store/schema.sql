@@ -1,4 +1,4 @@
--- hybridflow state database, schema version 5 (PRAGMA user_version)
+-- hybridflow state database, schema version 6 (PRAGMA user_version)
 CREATE TABLE IF NOT EXISTS workflows (
     id               INTEGER PRIMARY KEY,
     name             TEXT NOT NULL UNIQUE,
@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS workflows (
     modified         REAL NOT NULL,
     t0               REAL,                     -- run started
     t1               REAL,                     -- run ended
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0, -- 1: the whole run, 2: the jobs marked
     lock_pid         INTEGER,
     lock_ctime       REAL,                     -- process start time, guards against PID reuse
     lock_host        TEXT
@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     created     REAL NOT NULL,
     modified    REAL NOT NULL,
     fingerprint TEXT,                          -- hash of spec, script and parents when it last succeeded
+    cancel_requested INTEGER NOT NULL DEFAULT 0, -- this job only (workflows.cancel_requested = 2)
     PRIMARY KEY (workflow_id, name)
 );
 CREATE TABLE IF NOT EXISTS edges (

@@ -12,7 +12,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -27,7 +27,7 @@ from ..spec import JobSpec, WorkflowSpec
 from ..states import JobState, WorkflowState, predecessors
 from ..usage import Usage
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: statements that bring a database of version N (key) to N + 1
 MIGRATIONS = {
     1: "ALTER TABLE jobs ADD COLUMN fingerprint TEXT;",
@@ -40,7 +40,11 @@ MIGRATIONS = {
        "counts TEXT NOT NULL DEFAULT '{}', UNIQUE (workflow_id, number));",
     # what a finished batch attempt used (node-hours, allocation units)
     4: "ALTER TABLE attempts ADD COLUMN usage TEXT;",
+    # cancelling one job (a call of a map) while the rest of its workflow goes on
+    5: "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;",
 }
+#: ``workflows.cancel_requested``: nothing asked, cancel the whole run, cancel the jobs marked
+CANCEL_NONE, CANCEL_ALL, CANCEL_JOBS = 0, 1, 2
 #: who starts a run, as the runs table records it (the service's runner sets it to "service")
 STARTED_BY_ENV = "HYBRIDFLOW_STARTED_BY"
 #: the latest attempt of each job *in the current run* (none for a job not started in it)
@@ -284,9 +288,37 @@ class Store:
         return (int(row[0]), int(row[1]), float(row[2]), str(row[3]), row[4], row[5], int(row[6] or 0))
 
     def generation(self, wid: int) -> tuple[int, bool]:
-        """(generation counter, cancel requested) — the one cheap read of a scheduler tick."""
+        """(generation counter, cancel of the whole run requested) — the one cheap read of a
+        scheduler tick."""
+        generation, cancel = self.control(wid)
+        return generation, cancel == CANCEL_ALL
+
+    def control(self, wid: int) -> tuple[int, int]:
+        """(generation counter, ``cancel_requested``: one of the ``CANCEL_*`` values)."""
         row = self.db.execute("SELECT generation, cancel_requested FROM workflows WHERE id=?", (wid,)).fetchone()
-        return int(row[0]), bool(row[1])
+        return int(row[0]), int(row[1])
+
+    def request_cancel_jobs(self, name: str, jobs: Collection[str]) -> bool:
+        """Ask the coordinator to cancel these jobs only (the others go on); False when
+        none runs (the next one to start cancels them first)."""
+        with self.transaction() as db:
+            wid = self.workflow_id(name)
+            marks = [(wid, job) for job in jobs]
+            db.executemany("UPDATE jobs SET cancel_requested=1 WHERE workflow_id=? AND name=?", marks)
+            db.execute("UPDATE workflows SET cancel_requested=? WHERE id=? AND cancel_requested=?",
+                       (CANCEL_JOBS, wid, CANCEL_NONE))
+            row = db.execute("SELECT lock_pid, lock_ctime FROM workflows WHERE id=?", (wid,)).fetchone()
+        return bool(row["lock_pid"]) and self._lock_alive(row["lock_pid"], row["lock_ctime"])
+
+    def take_job_cancels(self, wid: int) -> list[str]:
+        """The jobs marked by :meth:`request_cancel_jobs`, unmarked as they are read."""
+        with self.transaction() as db:
+            jobs = [r[0] for r in db.execute("SELECT name FROM jobs WHERE workflow_id=? AND cancel_requested=1 "
+                                             "ORDER BY position", (wid,))]
+            db.execute("UPDATE jobs SET cancel_requested=0 WHERE workflow_id=? AND cancel_requested=1", (wid,))
+            db.execute("UPDATE workflows SET cancel_requested=? WHERE id=? AND cancel_requested=?",
+                       (CANCEL_NONE, wid, CANCEL_JOBS))
+        return jobs
 
     def request_cancel(self, name: str) -> bool:
         """Ask the running coordinator to cancel; False when none is running."""
@@ -320,9 +352,13 @@ class Store:
                     f"workflow '{name}' is already being run by process {holder} on {row['lock_host']}"
                 )
             db.execute(
-                "UPDATE workflows SET lock_pid=?, lock_ctime=?, lock_host=?, cancel_requested=0 WHERE id=?",
+                # an old request to cancel the whole run is void; one for single jobs stands
+                "UPDATE workflows SET lock_pid=?, lock_ctime=?, lock_host=?, cancel_requested="
+                f"CASE cancel_requested WHEN {CANCEL_JOBS} THEN {CANCEL_JOBS} ELSE {CANCEL_NONE} END WHERE id=?",
                 (pid, ctime, socket.gethostname(), wid),
             )
+            db.execute("UPDATE jobs SET cancel_requested=0 WHERE workflow_id=? AND cancel_requested=1 AND "
+                       "(SELECT cancel_requested FROM workflows WHERE id=?) != ?", (wid, wid, CANCEL_JOBS))
         return wid
 
     def release(self, wid: int) -> None:
@@ -513,6 +549,7 @@ class Store:
             "ORDER BY number DESC LIMIT 1)", (state.value, now, json.dumps(counts), wid))
         self.db.execute("UPDATE workflows SET state=?, t1=?, modified=?, cancel_requested=0 WHERE id=?",
                         (state.value, now, now, wid))
+        self.db.execute("UPDATE jobs SET cancel_requested=0 WHERE workflow_id=? AND cancel_requested=1", (wid,))
         self.event(wid, None, "workflow", state.value, None, None)
 
     def event(self, wid: int, job: str | None, kind: str, state: str | None, progress: int | None,
