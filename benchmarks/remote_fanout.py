@@ -129,7 +129,7 @@ def run_sweep(arrays: bool, handoff: bool, jobs: int, folder: Path) -> dict[str,
     for slot in engine.hosts:
         stats.update(getattr(slot.host, "stats", Counter()))
     if handoff:
-        if state is not WorkflowState.RUNNING:
+        if state is not WorkflowState.HANDED_OFF:
             raise SystemExit(f"{name}: did not hand off ({state})")
         end = Path(wf.status().run_dir or "") / "end.exit"
         while not end.exists():  # the laptop is away: nobody asks Slurm anything

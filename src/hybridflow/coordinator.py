@@ -153,7 +153,7 @@ class RunResult:
 def exit_code_of(state: WorkflowState) -> ExitCode:
     """OK when every job succeeded or the run was handed off (still running, in Slurm),
     CANCELED when canceled, else FAILED."""
-    if state in (WorkflowState.DONE, WorkflowState.RUNNING):
+    if state in (WorkflowState.DONE, WorkflowState.HANDED_OFF):
         return ExitCode.OK
     if state is WorkflowState.CANCELED:
         return ExitCode.CANCELED

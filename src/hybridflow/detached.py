@@ -21,7 +21,7 @@ from .store.sqlite import Store
 def handed_off(store: Store, name: str) -> bool:
     """``name`` has a run that no live coordinator holds, whose open attempts are all on
     hosts that hand off (Slurm): a detached run (cheap when the workflow is not running)."""
-    if store.view(name).state not in (WorkflowState.RUNNING, WorkflowState.INTERRUPTED):
+    if store.view(name).state not in (WorkflowState.HANDED_OFF, WorkflowState.INTERRUPTED):
         return False
     if store.running_pid(name) is not None:
         return False

@@ -140,8 +140,9 @@ class Engine:
                     pass
                 self._wake.clear()
             if self.handoff.detached:  # Slurm holds the rest; the run goes on without us
+                self.run_state.end(WorkflowState.HANDED_OFF)
                 self._flush()
-                return WorkflowState.RUNNING
+                return WorkflowState.HANDED_OFF
             state = self._final_state()
             self.run_state.end(state)
             self._flush()
@@ -183,7 +184,7 @@ class Engine:
         limit = budget_of(self.spec)
         if limit is not None:
             self.budget = Budget(limit, await self.hosts.estimates(self.spec, todo))
-        fresh = view.state is not WorkflowState.RUNNING
+        fresh = view.state not in (WorkflowState.RUNNING, WorkflowState.HANDED_OFF)
         with self.store.transaction():
             self.store.start_run(self.wid, str(self.run_dir), reset, fresh=fresh,
                                  options={"rerun": self.rerun.value, "from": list(self.from_jobs),

@@ -97,6 +97,7 @@ class WorkflowState(StrEnum):
     FAILED = "failed"  # finished, some job did not succeed
     CANCELED = "canceled"
     INTERRUPTED = "interrupted"  # shown, never stored: 'running' whose coordinator died
+    HANDED_OFF = "handed-off"  # the coordinator left the rest to Slurm (run --detach); not ended
 
 
 @dataclass(frozen=True, slots=True)

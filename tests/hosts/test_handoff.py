@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from hybridflow.store.sqlite import Store
+
 from support import hflow, wait_for
 
 pytestmark = pytest.mark.testbed
@@ -71,6 +73,8 @@ def test_three_level_dag_runs_in_slurm_while_the_coordinator_is_gone(home: Path,
     result = _detach(path)
     assert result.returncode == 0, result.stderr
     assert "handed off: 4 jobs wait in Slurm" in result.stdout
+    runs = hflow("workflow", "runs", "wf")
+    assert "handed-off" in runs.stdout and "died" not in runs.stdout  # left on purpose, not interrupted
     attempts = _attempts(home)
     assert sorted(job for job, *_ in attempts) == ["a", "b1", "b2", "c"]
     assert all(native for *_, native, _ in attempts)
@@ -88,6 +92,8 @@ def test_three_level_dag_runs_in_slurm_while_the_coordinator_is_gone(home: Path,
     resumed = hflow("workflow", "run", "wf", "--quiet")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert _states() == {"a": "done", "b1": "done", "b2": "done", "c": "done"}
+    (run,) = Store(home / "hybridflow.db").runs("wf")  # the run handed off, carried on and ended: one run
+    assert run.state.value == "done" and run.ended is not None
     again = _attempts(home)
     assert Counter(job for job, *_ in again) == {"a": 1, "b1": 1, "b2": 1, "c": 1}, "nothing was resubmitted"
     slurm = _slurm_jobs(tokens | {token for _, _, token, _, _ in again})

@@ -346,7 +346,7 @@ def run(
             for part in closing(view, full_table=False if quiet and not full else full):
                 out.print(part)
             out.print(summary(view, list(template.only_jobs)), markup=False)
-        if result.state is WorkflowState.RUNNING:
+        if result.state is WorkflowState.HANDED_OFF:
             waiting = sum(1 for job in view.jobs.values() if job.state.is_active)
             out.print(f"handed off: {waiting} jobs wait in Slurm; 'hflow workflow status {wf.name}' or "
                       f"'hflow workflow run {wf.name}' carries the run on", markup=False)

@@ -542,13 +542,16 @@ class Store:
         self.event(wid, None, "workflow", WorkflowState.RUNNING.value, None, None)
 
     def end_run(self, wid: int, state: WorkflowState) -> None:
+        """The coordinator's end of the run; ``handed-off`` leaves it without an end time
+        (Slurm goes on with it; the next coordinator continues the same run)."""
         now = time.time()
+        ended = None if state is WorkflowState.HANDED_OFF else now
         counts = dict(self.db.execute("SELECT state, COUNT(*) FROM jobs WHERE workflow_id=? GROUP BY state", (wid,)))
         self.db.execute(
             "UPDATE runs SET state=?, ended=?, counts=? WHERE id=(SELECT id FROM runs WHERE workflow_id=? "
-            "ORDER BY number DESC LIMIT 1)", (state.value, now, json.dumps(counts), wid))
+            "ORDER BY number DESC LIMIT 1)", (state.value, ended, json.dumps(counts), wid))
         self.db.execute("UPDATE workflows SET state=?, t1=?, modified=?, cancel_requested=0 WHERE id=?",
-                        (state.value, now, now, wid))
+                        (state.value, ended, now, wid))
         self.db.execute("UPDATE jobs SET cancel_requested=0 WHERE workflow_id=? AND cancel_requested=1", (wid,))
         self.event(wid, None, "workflow", state.value, None, None)
 

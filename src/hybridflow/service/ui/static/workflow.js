@@ -283,7 +283,8 @@
     } else {
       detail.t1 = e.ts;
       setRunning(false); // the coordinator is leaving (its lock goes with the next event)
-      hf.message($("wf-message"), "Run ended: " + e.state + ".", e.state === "done" ? "ok" : "error");
+      if (e.state === "handed-off") hf.message($("wf-message"), "Handed off: Slurm runs the rest; Run (or hflow workflow status) carries it on.", "ok");
+      else hf.message($("wf-message"), "Run ended: " + e.state + ".", e.state === "done" ? "ok" : "error");
       if (!grouped) setTimeout(() => loadGraph().catch((error) => console.warn(error)), 300); // final labels at once
     }
     renderSummary();
