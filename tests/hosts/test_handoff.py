@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,6 +21,9 @@ import pytest
 from hybridflow.store.sqlite import Store
 
 from support import hflow, wait_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+from servicesupport import live_service  # noqa: E402
 
 pytestmark = pytest.mark.testbed
 
@@ -233,3 +237,23 @@ def test_sweep_handed_off_is_one_array_and_gather_waits_for_every_task(home: Pat
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert set(_states().values()) == {"done"}
     assert Counter(job for job, *_ in _attempts(home)) == {"prep": 1, "gather": 1, **{f"sim-i_{i}": 1 for i in range(1, 5)}}
+
+
+def test_rest_run_with_detach_hands_off_and_the_run_shows_handed_off(home: Path, hosts_file: Path) -> None:
+    text = ("workflow:\n  nodes:\n"
+            "    a: {kind: slurm, host: localhost, cpus: 1, time: 2, exec: 'sleep 1'}\n"
+            "    b: {kind: slurm, host: localhost, cpus: 1, time: 2, exec: 'true'}\n"
+            "  dependencies: ['a,b']\n")
+    with live_service(home) as service, service.client() as client:
+        assert client.post("/api/v1/workflows", params={"name": "rest"}, content=text.encode()).status_code == 201
+        started = client.post("/api/v1/workflows/rest/run", json={"detach": True})
+        assert started.status_code == 202, started.text
+        wait_for(lambda: client.get("/api/v1/workflows/rest").json()["state"] == "handed-off", timeout=60,
+                 what="the coordinator to hand off and exit")
+        (run,) = client.get("/api/v1/workflows/rest/runs").json()
+        assert run["state"] == "handed-off" and run["ended"] is None
+        assert {j["state"] for j in client.get("/api/v1/workflows/rest").json()["jobs"]} <= {"submitted", "pending",
+                                                                                           "running", "done"}
+    finished = hflow("workflow", "run", "rest", "--quiet")  # the laptop is back: carry it to the end
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert _states("rest") == {"a": "done", "b": "done"}

@@ -115,6 +115,8 @@ class RunIn(BaseModel):
     from_: list[Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=200)]] = Field(
         default_factory=list, max_length=1000, alias="from",
         description="As --from JOB: the same as from_jobs.")
+    detach: bool = Field(False, description="As --detach: hand the Slurm jobs to Slurm (afterok chains); the "
+                                            "coordinator exits once only Slurm holds work (state handed-off).")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -126,7 +128,8 @@ class RunRecordOut(BaseModel):
     started: float
     ended: float | None = None
     duration: float | None = None
-    state: str = Field(description="running, done, failed, canceled, or interrupted (its coordinator died)")
+    state: str = Field(description="running, done, failed, canceled, handed-off (Slurm holds the rest), or "
+                                   "interrupted (its coordinator died)")
     started_by: str = Field(description="user@host (origin: cli or service)")
     pid: int | None = Field(None, description="The coordinator's process id.")
     options: dict[str, Any]

@@ -75,7 +75,7 @@ def run_workflow(name: WorkflowName, hf: StateDep, options: Annotated[RunIn | No
     """
     options = options or RunIn.model_validate({})
     request = RunRequest(name, rerun=_rerun_mode(options), from_jobs=tuple(options.from_jobs or options.from_),
-                         sequential=options.sequential, resume=options.resume)
+                         sequential=options.sequential, resume=options.resume, detach=options.detach)
     started = hf.runner.start(hf.stores.get(), request)
     hf.cache.forget(name)
     return RunOut(name=name, pid=started.pid, running=started.running, exit_code=started.exit_code)
