@@ -17,6 +17,7 @@ Pure parsers of Slurm's spellings live here too, so that they are tested without
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -24,6 +25,8 @@ from typing import Any
 
 _MEM = re.compile(r"^(?P<value>\d+(?:\.\d+)?)(?P<unit>[KMGTP]?)$", re.IGNORECASE)
 _MEM_MB = {"": 1.0, "K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0**2, "P": 1024.0**3}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +63,18 @@ class Usage:
 
     @classmethod
     def from_json(cls, text: str | None) -> Usage | None:
-        """The usage :meth:`to_json` wrote; None for no (or unreadable) text."""
+        """The usage :meth:`to_json` wrote; None for no text, and (logged) for text that is
+        not such a record (a damaged or hand-edited database)."""
         if not text:
             return None
         try:
             data = json.loads(text)
-        except ValueError:
+        except ValueError as exc:
+            log.warning("an attempt's usage record is not JSON (%s): %.80r", exc, text)
             return None
         known = {f.name for f in fields(cls)}
         if not isinstance(data, dict) or not {"source", "elapsed"} <= set(data):
+            log.warning("an attempt's usage record lacks source and elapsed: %.80r", text)
             return None
         return cls(**{k: v for k, v in data.items() if k in known})
 
