@@ -12,12 +12,14 @@ from .spec import JobSpec, WorkflowSpec
 from .states import JobState, WorkflowState
 
 if TYPE_CHECKING:
+    from .client import Client
     from .functions.future import Future
     from .functions.remote import map, remote
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Client",
     "Future",
     "HybridflowError",
     "JobSpec",
@@ -41,6 +43,10 @@ _LAZY = frozenset({"Future", "map", "remote"})
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Client":  # the HTTP client: httpx only when asked for
+        from .client import Client
+
+        return Client
     if name in _LAZY:
         from . import functions
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import webbrowser
+from pathlib import Path
 
 import httpx
 import typer
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from .. import config
 from ..service import daemon, tokens
+from . import services
 
 app = typer.Typer(no_args_is_help=True)
 out = Console(highlight=False)
@@ -23,11 +25,14 @@ def start(
     reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development; runs in the foreground)."),
     foreground: bool = typer.Option(False, "--foreground", "-f", help="Serve in this terminal until Ctrl-C."),
     everywhere: bool = typer.Option(False, "-c", help="cloudmesh-cc's -c: listen on 0.0.0.0:8000 (needs a configured token)."),
+    services_file: Path = typer.Option(None, "--services", help="Publish the services of this services.yaml first."),
 ) -> None:
     """Start the service (in the background unless --foreground or --reload)."""
     if everywhere:
         host, port = "0.0.0.0", 8000  # asked for: refused without a configured token
     home = config.home()
+    if services_file is not None:
+        services.load_services(services_file)
     if foreground or reload:
         existing = daemon.read_record(home)
         if existing:
@@ -83,11 +88,8 @@ def doc(open_browser: bool = typer.Option(False, "--open", help="Open the docs i
         webbrowser.open(f"{base}/login?next=/docs")
 
 
-@app.command()
-def token(rotate: bool = typer.Option(False, "--rotate", help="Replace the token (logs every client out).")) -> None:
-    """Show the service token (created on first use, kept with mode 0600 in $HYBRIDFLOW_HOME)."""
-    home = config.home()
-    value = tokens.create_token(home, rotate=rotate)
-    print(value)
-    if rotate and daemon.read_record(home):
-        Console(stderr=True).print("[yellow]restart the service ('hflow service stop' and 'start') to use the new token[/]")
+app.command()(services.publish)
+app.command()(services.unpublish)
+app.command("services")(services.services)
+app.command()(services.call)
+app.add_typer(services.token_app, name="token")

@@ -17,6 +17,7 @@ be pickled.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -27,8 +28,9 @@ import pickletools
 import re
 import sys
 import sysconfig
+import threading
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -42,6 +44,7 @@ RUNNER = Path(__file__).with_name("runner.py")
 #: modules the runner provides or that need no check
 _SKIP = frozenset({"builtins", "cloudpickle", "hybridflow", "__main__", "copyreg", "_codecs"})
 _FIXED = (2020, 1, 1, 0, 0, 0)
+_REGISTRY_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,26 +148,41 @@ def referenced_modules(payload: bytes) -> dict[str, str]:
     return modules
 
 
-def pickle_function(fn: Callable[..., Any]) -> bytes:
-    """``fn`` by value (its defining module too when that is the user's own)."""
-    local = _local_module(fn)
-    if local is not None:
+@contextlib.contextmanager
+def _by_value(fn: Callable[..., Any] | None) -> Iterator[None]:
+    """Pickle ``fn``'s own module by value inside the block. cloudpickle's registry is
+    global, so the block holds a lock: two threads (the service's concurrent calls) must
+    not unregister the module while the other pickles."""
+    local = _local_module(fn) if fn is not None else None
+    if local is None:
+        yield
+        return
+    with _REGISTRY_LOCK:
         cloudpickle.register_pickle_by_value(local)
-    try:
-        return bytes(cloudpickle.dumps(fn))
-    except Exception as exc:  # pickling runs user code (__reduce__...): any failure is the user's
-        raise SpecError(f"function {getattr(fn, '__qualname__', fn)!r} cannot be pickled: "
-                        f"{type(exc).__name__}: {exc}") from None
-    finally:
-        if local is not None:
+        try:
+            yield
+        finally:
             cloudpickle.unregister_pickle_by_value(local)
 
 
-def pickle_arguments(args: Sequence[Any], kwargs: Mapping[str, Any]) -> bytes:
-    try:
-        return bytes(cloudpickle.dumps((tuple(args), dict(kwargs))))
-    except Exception as exc:  # as above: an argument's own pickling code failed
-        raise SpecError(f"an argument cannot be pickled: {type(exc).__name__}: {exc}") from None
+def pickle_function(fn: Callable[..., Any]) -> bytes:
+    """``fn`` by value (its defining module too when that is the user's own)."""
+    with _by_value(fn):
+        try:
+            return bytes(cloudpickle.dumps(fn))
+        except Exception as exc:  # pickling runs user code (__reduce__...): any failure is the user's
+            raise SpecError(f"function {getattr(fn, '__qualname__', fn)!r} cannot be pickled: "
+                            f"{type(exc).__name__}: {exc}") from None
+
+
+def pickle_arguments(args: Sequence[Any], kwargs: Mapping[str, Any], fn: Callable[..., Any] | None = None) -> bytes:
+    """The arguments pickled; instances of classes of ``fn``'s own module (a dataclass
+    parameter, say) by value, as the function itself is."""
+    with _by_value(fn):
+        try:
+            return bytes(cloudpickle.dumps((tuple(args), dict(kwargs))))
+        except Exception as exc:  # as above: an argument's own pickling code failed
+            raise SpecError(f"an argument cannot be pickled: {type(exc).__name__}: {exc}") from None
 
 
 def manifest_for(payload: bytes) -> Manifest:
@@ -212,9 +230,10 @@ def write_bundle(folder: Path, fn: Callable[..., Any], *, args: bytes | None = N
     return store(folder, "fn", ".py", bundle_bytes(fn, args))
 
 
-def write_args(folder: Path, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Path:
-    """A call's arguments as ``args-SHA.pkl`` in ``folder``."""
-    return store(folder, "args", ".pkl", pickle_arguments(args, kwargs))
+def write_args(folder: Path, args: Sequence[Any], kwargs: Mapping[str, Any],
+               fn: Callable[..., Any] | None = None) -> Path:
+    """A call's arguments (of ``fn``: see :func:`pickle_arguments`) as ``args-SHA.pkl`` in ``folder``."""
+    return store(folder, "args", ".pkl", pickle_arguments(args, kwargs, fn))
 
 
 def job_name(fn: Callable[..., Any]) -> str:

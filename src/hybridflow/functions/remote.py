@@ -117,6 +117,12 @@ class RemoteFunction(Generic[P, R]):
             raise SpecError(config.unknown_host(self.host, known), field="host")
         return entry.kind or "ssh"
 
+    def workflow(self, name: str, folder: Path, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> WorkflowSpec:
+        """The validated workflow of ``calls`` (``(args, kwargs)`` each), named ``name``, its
+        bundle and argument files written in ``folder``; not stored (the service's calls
+        record and start it themselves)."""
+        return self._spec(name, folder, calls)
+
     def _spec(self, name: str, folder: Path, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> WorkflowSpec:
         node = self.node_options()
         kind = node["kind"]
@@ -128,7 +134,7 @@ class RemoteFunction(Generic[P, R]):
         width = len(str(len(calls) - 1))
         for index, (args, kwargs) in enumerate(calls):
             job = base if len(calls) == 1 else f"{base}-{index:0{width}d}"
-            args_path = bundles.write_args(folder, args, kwargs)
+            args_path = bundles.write_args(folder, args, kwargs, self.fn)
             jobs[job] = JobSpec.from_dict(job, {**node, "args_file": args_path.name})
         hosts: dict[str, Any] = {}
         python = self.options.get("python")

@@ -25,8 +25,10 @@ from .. import __version__, config
 from ..store.sqlite import Store
 from . import errors, tokens
 from .auth import AuthMiddleware, Credentials
+from .calls import Calls
 from .deps import ServiceState, Stores
 from .headers import ResponseHeadersMiddleware
+from .publish import Registry
 from .routers import (
     cloudmesh,
     dependencies,
@@ -37,11 +39,14 @@ from .routers import (
     results,
     runs,
     service,
+    services,
     status,
     workflows,
 )
 from .routers.pages import UI
 from .runner import Runner
+from .scopes import resolve
+from .servicedb import ServiceDB
 from .settings import ServiceSettings
 from .snapshots import SnapshotCache
 
@@ -77,6 +82,11 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
         runner=Runner(settings.home, settings.coordinator_logs, timeout=settings.run_start_timeout),
     )
 
+    service_db = ServiceDB(settings.home)
+    registry = Registry(service_db)
+    published = services.Services(service_db, registry, Calls(settings.home, service_db, registry, state.runner,
+                                                              retention=settings.call_retention))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("hybridflow service on %s", settings.home)
@@ -84,28 +94,37 @@ def create_app(home: str | Path | None = None, token: str | None = None, **limit
         state.cache.close()
         await state.remote_logs.close()
         state.stores.close()
+        service_db.close()
 
     app = FastAPI(
         title="hybridflow", version=__version__, description=DESCRIPTION, lifespan=lifespan,
         docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
-    _document_bearer_auth(app)
+    _document_bearer_auth(app, published)
     app.state.hf = state
+    app.state.hf_services = published
     app.state.started = time.time()
     errors.install(app)
-    for module in (workflows, runs, jobs, results, dependencies, status, graph, events, service, cloudmesh, pages):
+    for module in (workflows, runs, jobs, results, dependencies, status, graph, events, service, services, cloudmesh,
+                   pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(UI.joinpath("static"))), name="static")
-    app.add_middleware(AuthMiddleware, credentials=credentials)
+    app.add_middleware(AuthMiddleware, credentials=credentials, call_scope=lambda token: resolve(service_db, token))
     app.add_middleware(ResponseHeadersMiddleware)
     return app
 
 
-def _document_bearer_auth(app: FastAPI) -> None:
-    """Declare the bearer token in the OpenAPI document (the docs page's Authorize button)."""
+def _document_bearer_auth(app: FastAPI, published: services.Services) -> None:
+    """Declare the bearer token in the OpenAPI document (the docs page's Authorize button),
+    and a path per published service (rebuilt when the services change)."""
     plain = app.openapi
+    generation = [-1]
 
     def openapi() -> dict[str, Any]:
+        current = published.db.generation()
+        if current != generation[0]:
+            app.openapi_schema = None
+            generation[0] = current
         if app.openapi_schema is None:
             schema = plain()
             schema.setdefault("components", {})["securitySchemes"] = {
@@ -113,7 +132,7 @@ def _document_bearer_auth(app: FastAPI) -> None:
                                "description": "The service token ('hflow service token')."}
             }
             schema["security"] = [{"bearerAuth": []}]
-            app.openapi_schema = schema
+            app.openapi_schema = services.openapi_paths(schema, published.registry.all())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema

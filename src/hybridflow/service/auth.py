@@ -7,7 +7,8 @@ sits in. Only :data:`PUBLIC_PATHS` (the login page) answer anonymous requests.
 Contract:
 
 - ``Authorization: Bearer TOKEN`` authenticates; a wrong bearer token is a 401 even when
-  a valid cookie is sent too.
+  a valid cookie is sent too. A per-service call token (:mod:`.scopes`) authenticates
+  too, for its one service's routes only: anything else is 403.
 - Otherwise the session cookie set by ``POST /login`` authenticates. A state-changing
   request (not GET/HEAD/OPTIONS) made with the cookie must carry the CSRF value in the
   ``X-CSRF-Token`` header and, when the browser sends ``Origin``, come from this origin;
@@ -21,12 +22,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .scopes import CallScope, allows
 from .tokens import derive, same
 
 log = logging.getLogger(__name__)
@@ -85,9 +88,11 @@ def wants_page(path: str, method: str, headers: Headers) -> bool:
 class AuthMiddleware:
     """Pure ASGI middleware enforcing the token on every HTTP request (see module doc)."""
 
-    def __init__(self, app: ASGIApp, credentials: Credentials) -> None:
+    def __init__(self, app: ASGIApp, credentials: Credentials,
+                 call_scope: Callable[[str], CallScope | None] | None = None) -> None:
         self.app = app
         self.credentials = credentials
+        self.call_scope = call_scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,6 +104,17 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         how = self._authenticate(headers)
+        if how == "invalid" and self.call_scope is not None:
+            call = self.call_scope(headers.get("authorization", "").partition(" ")[2].strip())
+            if call is not None:
+                if not allows(call, method, path):
+                    body = json.dumps({"detail": f"this token may only call service '{call.service}' "
+                                                 "and read its own calls"}).encode()
+                    await _send_simple(send, 403, body, [(b"content-type", b"application/json")])
+                    return
+                scope.setdefault("state", {}).update(auth="call", call_scope=call)
+                await self.app(scope, receive, send)
+                return
         if how == "invalid" or how is None:
             await self._reject(scope, send, invalid=how == "invalid")
             return

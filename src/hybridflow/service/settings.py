@@ -40,6 +40,8 @@ class ServiceSettings:
     snapshot_max_stale: float = 2.0
     #: seconds between polls of the events table by an event stream
     stream_interval: float = 0.25
+    #: seconds a service call is kept (None: the services database's, set by services.yaml; else 7 days)
+    call_retention: float | None = None
 
     def limits(self) -> Limits:
         """The workflow size limits of this service: the environment's, with its jobs and edges."""

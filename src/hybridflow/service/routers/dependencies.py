@@ -28,7 +28,7 @@ def add_dependencies(name: WorkflowName, body: DependenciesIn, hf: StateDep) -> 
         edges.extend(chain_edges(chain))
     with hf.name_lock(name):
         current = store.spec(name)
-        validate(current.with_edges(edges))
+        validate(current.with_edges(edges), limits=hf.settings.limits())
         new = [edge for edge in dict.fromkeys(edges) if edge not in set(current.edges)]
         store.add_jobs(name, [], new)
     hf.cache.forget(name)

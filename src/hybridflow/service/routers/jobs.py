@@ -55,7 +55,7 @@ def add_jobs(name: WorkflowName, body: JobIn, hf: StateDep) -> JobsAdded:
             raise LockedError(f"workflow '{name}' already has job '{taken[0]}' (delete it first)")
         if len(current.jobs) + len(jobs) > hf.settings.max_jobs:
             raise TooLarge(f"workflow would have more than {hf.settings.max_jobs} jobs")
-        updated = validate(current.with_jobs(jobs))
+        updated = validate(current.with_jobs(jobs), limits=hf.settings.limits())
         store.add_jobs(name, [updated.jobs[job.name] for job in jobs])
     hf.cache.forget(name)
     return JobsAdded(name=name, added=[job.name for job in jobs])
