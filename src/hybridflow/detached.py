@@ -20,8 +20,15 @@ from .store.sqlite import Store
 
 def handed_off(store: Store, name: str) -> bool:
     """``name`` has a run that no live coordinator holds, whose open attempts are all on
-    hosts that hand off (Slurm): a detached run (cheap when the workflow is not running)."""
-    if store.view(name).state not in (WorkflowState.HANDED_OFF, WorkflowState.INTERRUPTED):
+    hosts that hand off (Slurm): a detached run, or one whose coordinator died while it
+    handed off (cheap when the workflow is not running). A run that did not hand off and
+    was interrupted is left to ``hflow workflow run`` (``status`` only shows it)."""
+    state = store.view(name).state
+    if state is WorkflowState.INTERRUPTED:
+        runs = store.runs(name)
+        if not runs or not runs[0].options.get("handoff"):
+            return False
+    elif state is not WorkflowState.HANDED_OFF:
         return False
     if store.running_pid(name) is not None:
         return False

@@ -29,7 +29,7 @@ from . import config, dag, faults, handoff, jobcancel, logreading, rerun, resume
 from .budget import Budget, budget_of
 from .errors import HostError
 from .hostpool import HostPool
-from .hosts.base import Host, Observation, StagedJob, Submission
+from .hosts.base import Host, Observation, StagedJob
 from .notify import Notifier
 from .policies import OnlyPolicy, ParallelPolicy, SchedulingPolicy, SequentialPolicy
 from .readiness import Readiness, Skip
@@ -188,7 +188,7 @@ class Engine:
         with self.store.transaction():
             self.store.start_run(self.wid, str(self.run_dir), reset, fresh=fresh,
                                  options={"rerun": self.rerun.value, "from": list(self.from_jobs),
-                                          "only": sorted(self.only)})
+                                          "only": sorted(self.only), "handoff": self.handoff.on})
         self.run_state = RunState(states, {name: job.attempt for name, job in view.jobs.items()},
                             {name: job.progress for name, job in view.jobs.items()})
         for job in reset:
@@ -452,15 +452,7 @@ class Engine:
         log.info("workflow %s changed: %d jobs added, %d removed", self.name, len(added), len(removed))
 
     async def _stop_all(self, state: JobState, message: str) -> None:
-        by_host: dict[HostKey, list[Submission]] = {}
-        for attempt in self.run_state.active.values():
-            if attempt.sub is not None:
-                by_host.setdefault(attempt.host_key, []).append(attempt.sub)
-        for key, subs in by_host.items():
-            try:
-                await self.hosts[key].host.cancel(subs)
-            except HostError as exc:
-                log.error("host %s: cancel failed: %s", self.hosts[key].host.name, exc)
+        await self.hosts.cancel(self.run_state.active.values())
         for job in list(self.run_state.active):
             self.finish(job, Observation(state, message=message))
         for job in list(self.limits.retry_at):

@@ -4,17 +4,21 @@ its interval passed, backing off while nothing changes)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from . import config
+from .errors import HostError
 from .hosts import host_class
 from .hosts.attempt import stem_for
-from .hosts.base import Host, StagedJob
-from .runstate import HostKey
+from .hosts.base import Host, StagedJob, Submission
+from .runstate import Attempt, HostKey
 from .spec import JobSpec, WorkflowSpec
+
+log = logging.getLogger(__name__)
 
 MAX_POLL_INTERVAL = 30.0
 
@@ -101,6 +105,19 @@ class HostPool:
         for key, specs in by_slot.items():
             found.update(await self._slots[key].host.estimate(specs))
         return found
+
+    async def cancel(self, attempts: Iterable[Attempt]) -> None:
+        """Cancel the submitted ones of ``attempts`` on their hosts, one request per host; a
+        host that fails is logged (the attempts are recorded canceled regardless)."""
+        by_host: dict[HostKey, list[Submission]] = {}
+        for attempt in attempts:
+            if attempt.sub is not None:
+                by_host.setdefault(attempt.host_key, []).append(attempt.sub)
+        for key, subs in by_host.items():
+            try:
+                await self[key].host.cancel(subs)
+            except HostError as exc:
+                log.error("host %s: cancel failed: %s", self[key].host.name, exc)
 
     def notified(self, key: HostKey) -> None:
         self._slots[key].notified = True

@@ -13,9 +13,7 @@ import logging
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from .errors import HostError
-from .hosts.base import Observation, Submission
-from .runstate import HostKey
+from .hosts.base import Observation
 from .states import JobState
 
 if TYPE_CHECKING:
@@ -30,16 +28,7 @@ async def cancel_jobs(engine: Engine, jobs: Collection[str]) -> None:
     """Cancel ``jobs`` of the engine's run (see the module); unknown names are ignored."""
     run_state, readiness = engine.run_state, engine.readiness
     wanted = [job for job in jobs if job in run_state.jobs]
-    by_host: dict[HostKey, list[Submission]] = {}
-    for job in wanted:
-        attempt = run_state.active.get(job)
-        if attempt is not None and attempt.sub is not None:
-            by_host.setdefault(attempt.host_key, []).append(attempt.sub)
-    for key, subs in by_host.items():
-        try:
-            await engine.hosts[key].host.cancel(subs)
-        except HostError as exc:
-            log.error("host %s: cancel failed: %s", engine.hosts[key].host.name, exc)
+    await engine.hosts.cancel(run_state.active[job] for job in wanted if job in run_state.active)
     for job in wanted:
         if job in run_state.active:
             engine.finish(job, Observation(JobState.CANCELED, message=MESSAGE))

@@ -9,20 +9,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
-
 from hybridflow.api import Workflow, open_store
 from hybridflow.service import create_app
+
+from schemacheck import conformance_test, schemathesis
 
 TOKEN = "schema-token"
 HOME = Path(tempfile.mkdtemp(prefix="hf-schemathesis-"))
@@ -42,12 +32,4 @@ def _app():  # type: ignore[no-untyped-def]
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app(), headers=AUTH).exclude(path_regex=r"/events$")
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection]
-
-
-@pytest.mark.timeout(240)
-@schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_api_conforms_to_its_schema(case) -> None:  # type: ignore[no-untyped-def]
-    case.call_and_validate(headers=AUTH, checks=CHECKS)
+test_api_conforms_to_its_schema = conformance_test(schema, AUTH, max_examples=40)

@@ -94,6 +94,8 @@ def test_body_that_is_not_an_object_or_json_is_422(admin: httpx.Client) -> None:
     assert admin.post(f"{API}/forecast/calls", content=b"{nope").status_code == 422
     missing = admin.post(f"{API}/forcast/calls", json={})
     assert missing.status_code == 404 and "did you mean 'forecast'" in missing.json()["detail"]
+    listed = admin.get(f"{API}/forcast/calls")  # no such service, no calls left of one
+    assert listed.status_code == 404 and "did you mean 'forecast'" in listed.json()["detail"]
 
 
 def test_a_value_that_is_not_json_is_a_download(admin: httpx.Client) -> None:

@@ -192,13 +192,18 @@ def _own_row(request: Request, name: str, call_id: str) -> Any:
 def list_calls(request: Request, name: Name, hf: StateDep,
                user: Annotated[str | None, Query(max_length=100, description="Only this user's calls (admin).")] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> CallList:
-    """The latest calls, newest first: a call token sees only its own."""
+    """The latest calls, newest first: a call token sees only its own. 404 for a name that
+    is neither published nor has calls left (an unpublished service's calls stay listed
+    until they expire)."""
     services = _services(request)
     scope = _scope(request)
     who = scope.user if scope is not None else user
     store = hf.stores.get()
     services.calls.expire(store)
-    return CallList(calls=[services.calls.read(store, row) for row in services.db.calls(name, who, limit)])
+    rows = services.db.calls(name, who, limit)
+    if not rows and services.db.service(name) is None:
+        services.registry.get(name)  # raises NotFoundError, with "did you mean"
+    return CallList(calls=[services.calls.read(store, row) for row in rows])
 
 
 @router.get("/services/{name}/calls/{call_id}", response_model=CallOut, summary="Read a call")
