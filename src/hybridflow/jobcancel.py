@@ -38,8 +38,7 @@ async def cancel_jobs(engine: Engine, jobs: Collection[str]) -> None:
             del engine.limits.retry_at[job]
         elif state is not JobState.READY:
             continue  # ended already (or skipped): nothing to cancel
-        if job in readiness.ready:
-            readiness.take(job)
+        readiness.take(job)  # out of the ready queue, if it was there
         run_state.move(job, JobState.CANCELED, message=MESSAGE)
         engine.skip(readiness.failed(job))
         log.info("job %s canceled on request", job)

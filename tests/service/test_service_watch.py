@@ -4,8 +4,12 @@ with their attempts (a timeline), the grouped layout, and log download."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
+
+from hybridflow.rounds import NewAttempt
+from hybridflow.store.sqlite import Store
 
 from servicesupport import LiveService, wait_idle
 
@@ -98,3 +102,21 @@ def test_log_download_and_job_host_of_this_run(client: httpx.Client) -> None:
     log = client.get("/api/v1/workflows/logged/jobs/talk/log/download")
     assert log.status_code == 200 and log.text == "hello from the log\n"
     assert "logged-talk.log" in log.headers["content-disposition"]
+
+
+def test_the_log_of_a_job_on_a_host_that_cannot_be_reached_is_a_502(client: httpx.Client, service: LiveService,
+                                                                    tmp_path: Path) -> None:
+    _add(client, "far", "hosts:\n  gone: {kind: ssh, address: 127.0.0.1, port: 1, user: nobody}\n"
+                        "workflow:\n  nodes:\n    talk: {kind: ssh, host: gone, exec: 'echo hi'}\n")
+    store = Store(service.home / "hybridflow.db")  # an attempt as a coordinator recorded it
+    try:
+        store.apply(store.workflow_id("far"), [NewAttempt("talk", 1, "hf-far-1", "ssh", "gone",
+                                                          str(tmp_path / "nowhere"), "talk", time.time())])
+    finally:
+        store.close()
+    for url in ("/api/v1/workflows/far/jobs/talk/log", "/api/v1/workflows/far/jobs/talk/log/download"):
+        answer = client.get(url)
+        assert answer.status_code == 502, (url, answer.text)
+        detail = answer.json()["detail"]
+        assert "job 'talk': cannot read its log on host 'gone'" in detail and "\n" not in detail
+    assert not (tmp_path / "nowhere").exists()

@@ -533,7 +533,7 @@
   /** A family clicked: list it in the table and, when not too large, draw it job by job
    * (the chip above the table collapses it again). */
   function openGroup(rec) {
-    for (const id of [...expanded]) expanded.delete(id); // one family open at a time
+    expanded.clear(); // one family open at a time
     filterToGroup(rec);
     if (rec.members.size <= EXPAND_MAX) { expanded.add(rec.id); redrawGrouped(); }
     else hf.message($("wf-message"), `${rec.label}: ${rec.members.size} jobs, too many to draw one by one; listed in the table.`);
