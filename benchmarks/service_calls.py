@@ -4,8 +4,9 @@ A real service process (``hflow service start`` on a fresh ``HYBRIDFLOW_HOME``) 
 ``small(x) = x + 1`` published from this folder on the local host. Each client loops:
 ``POST /api/v1/services/small/calls?wait=30`` with ``{"x": i}``, then (if not finished
 within the wait) long-polls ``GET .../calls/ID?wait=30`` until it is; latency is POST to
-result. Every call is a stored run driven by its own detached coordinator process and a
-job process, as any service call is (that is what lets a call outlive the service).
+result. Every call is a stored run and a job process, driven by a detached coordinator
+process (calls started within 50 ms share one: :mod:`hybridflow.service.batchrun`), as
+any service call is (that is what lets a call outlive the service).
 
 Reported: calls/s (finished calls / wall time), p50 and p99 latency, errors (a non-2xx
 answer, a call that did not end ``done``, or a wrong value), and the service's peak RSS.

@@ -117,9 +117,10 @@ class Client:
 
     def call(self, name: str, /, **kwargs: Any) -> Any:
         """Call service ``name`` with ``kwargs`` and return its value (see the contract)."""
+        deadline = time.monotonic() + self.timeout
         first: dict[str, Any] = _check(self._http.post(f"{API}/{name}/calls", json=kwargs,
                                                        params={"wait": min(POLL, self.timeout)})).json()
-        answer = first if first["done"] else self.wait(name, first["id"])
+        answer = first if first["done"] else self.wait(name, first["id"], deadline - time.monotonic())
         return self.value(answer)
 
     def value(self, answer: dict[str, Any]) -> Any:
@@ -176,5 +177,4 @@ class Client:
                     raise TimeoutError(f"call {answer['id']} of {name} not finished after {self.timeout:g} s")
                 answer = _check(await http.get(f"{API}/{name}/calls/{answer['id']}",
                                                params={"wait": min(POLL, left)})).json()
-                await asyncio.sleep(0)
         return await asyncio.to_thread(self.value, answer) if answer.get("result_url") else self.value(answer)

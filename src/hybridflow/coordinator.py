@@ -98,6 +98,8 @@ class RunRequest:
             object.__setattr__(self, name, tuple(jobs))
         if sum(map(bool, (self.from_jobs, self.only_jobs, rerun is not RerunMode.DEFAULT))) > 1:
             raise RequestError("use only one of --job, --rerun-failed, --from and --force")
+        if self.detach is True and self.only_jobs:
+            raise RequestError("--detach cannot go with --job: a run of single jobs is not handed off")
         if self.workdir is not None:
             object.__setattr__(self, "workdir", Path(self.workdir))
         for name in ("sequential", "resume", "detach"):

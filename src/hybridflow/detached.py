@@ -23,15 +23,13 @@ def handed_off(store: Store, name: str) -> bool:
     hosts that hand off (Slurm): a detached run, or one whose coordinator died while it
     handed off (cheap when the workflow is not running). A run that did not hand off and
     was interrupted is left to ``hflow workflow run`` (``status`` only shows it)."""
-    state = store.view(name).state
-    if state is WorkflowState.INTERRUPTED:
+    state = WorkflowState(store.version(name)[3])  # stored state, not a whole snapshot
+    if state not in (WorkflowState.RUNNING, WorkflowState.HANDED_OFF) or store.running_pid(name) is not None:
+        return False
+    if state is WorkflowState.RUNNING:  # its coordinator died: only one that handed off is carried on
         runs = store.runs(name)
         if not runs or not runs[0].options.get("handoff"):
             return False
-    elif state is not WorkflowState.HANDED_OFF:
-        return False
-    if store.running_pid(name) is not None:
-        return False
     attempts = store.open_attempts(store.workflow_id(name))
     kinds = {attempt.kind for attempt in attempts}
     return bool(attempts) and all(host_class(kind).capabilities.hands_off for kind in kinds)

@@ -176,8 +176,7 @@ class Engine:
         if missing:
             raise missing[0]
         self.notifier = Notifier(self.name, self.spec.options.get("notify"))
-        wants = handoff.wanted(self.spec) if self.detach is None else self.detach
-        self.handoff.on = (wants or self.handoff.reconcile) and not self.only
+        self.handoff.on = (handoff.asked(self.spec, self.detach) or self.handoff.reconcile) and not self.only
         if self.handoff.reconcile:
             self.policy = handoff.HandOffHostsPolicy(self.policy, self.handoff.hands_off)
         self.limits = RunLimits(self.spec, time.monotonic())

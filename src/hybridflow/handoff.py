@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, cast
 
 from . import dag, faults
 from .errors import HostError, SpecError
+from .hosts import host_class
 from .hosts.base import StagedJob, Submission
 from .policies import SchedulingPolicy
 from .spec import WorkflowSpec
@@ -54,6 +55,20 @@ def wanted(spec: WorkflowSpec) -> bool:
     return value
 
 
+def asked(spec: WorkflowSpec, detach: bool | None) -> bool:
+    """Whether a run hands off: ``detach`` (``--detach``), None: as the file's ``handoff:``
+    says (checked either way). SpecError when asked where no job's host hands off: the run
+    would stay attached without a word."""
+    in_file = wanted(spec)
+    if not (in_file if detach is None else detach):
+        return False
+    if not any(host_class(job.kind).capabilities.hands_off for job in spec.jobs.values()):
+        how = "true" if detach is None else "--detach"
+        raise SpecError(f"{how}, but no job runs on a host that hands off (Slurm)", file=spec.source,
+                        field="handoff" if detach is None else None)
+    return True
+
+
 class HandOffHostsPolicy:
     """Start only jobs of hosts that hand off (``hflow workflow status`` carrying a handed-off
     run on: it submits what Slurm can run and starts nothing here)."""
@@ -76,14 +91,12 @@ class HandOff:
     nothing on other hosts and detaches even while such jobs are ready.
     """
 
-    def __init__(self, engine: Engine, *, on: bool = False, reconcile: bool = False) -> None:
+    def __init__(self, engine: Engine, *, reconcile: bool = False) -> None:
         self.engine = engine
-        self.on = on
+        self.on = False  # set at the engine's start (:func:`asked`)
         self.reconcile = reconcile
         #: the run detached: Slurm holds the rest (the engine returns without ending the run)
         self.detached = False
-        #: attempts this coordinator submitted ahead of their parents
-        self.count = 0
         self._doomed: dict[str, str] = {}  # handed-off job -> why it will never start
         self._recorded = False
 
@@ -135,7 +148,6 @@ class HandOff:
             item = engine.record(job)
             if item is not None:
                 staged.append(item)
-        self.count += len(staged)
         self._recorded = bool(staged)
         return staged
 
@@ -184,8 +196,10 @@ class HandOff:
         for sub in subs:
             for child in engine.graph.successors(sub.job):
                 attempt = engine.run_state.active.get(child)
-                after = self.after_ids(child) if attempt is not None and attempt.sub is not None else None
-                if attempt is not None and attempt.sub is not None and after is not None:
+                if attempt is None or attempt.sub is None:  # not handed off
+                    continue
+                after = self.after_ids(child)
+                if after is not None:
                     by_host.setdefault(attempt.host_key, []).append((attempt.sub, after))
         for key, items in by_host.items():
             log.info("re-pointing %d handed-off jobs at retried parents", len(items))

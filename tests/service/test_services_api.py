@@ -98,6 +98,20 @@ def test_body_that_is_not_an_object_or_json_is_422(admin: httpx.Client) -> None:
     assert listed.status_code == 404 and "did you mean 'forecast'" in listed.json()["detail"]
 
 
+def test_wait_out_of_range_is_422_and_starts_nothing(admin: httpx.Client) -> None:
+    before = len(admin.get(f"{API}/forecast/calls").json()["calls"])
+    for wait in ("61", "-1", "soon"):
+        answer = admin.post(f"{API}/forecast/calls", json={"region": {"name": "SoCal"}}, params={"wait": wait})
+        assert answer.status_code == 422 and "wait" in answer.text, answer.text
+        assert admin.get(f"{API}/forecast/calls/call-none", params={"wait": wait}).status_code == 422
+    assert len(admin.get(f"{API}/forecast/calls").json()["calls"]) == before
+
+
+def test_a_body_over_the_limit_is_413(admin: httpx.Client) -> None:
+    answer = admin.post(f"{API}/forecast/calls", content=b" " * ((1 << 20) + 1))
+    assert answer.status_code == 413 and "over the limit" in answer.json()["detail"], answer.text
+
+
 def test_a_value_that_is_not_json_is_a_download(admin: httpx.Client) -> None:
     data = call(admin, "blob", {"n": 4}).json()
     assert data["state"] == "done" and data["result"] is None

@@ -80,6 +80,7 @@ def test_a_call_runs_the_workflow_with_the_given_values(admin: httpx.Client, svc
     written = (svc[1] / "make" / "n=3" / "out.txt").read_text()
     assert written.strip() == "hi x 3"
     again = admin.post(f"{API}/compare/calls", json={}, params={"wait": 60}).json()
+    assert again["state"] == "done", again
     assert again["result"]["values"] == {"total": "hello*2"} and again["id"] != data["id"]
 
 

@@ -27,10 +27,6 @@ out = Console(highlight=False)
 token_app = typer.Typer(no_args_is_help=False, invoke_without_command=True,
                         help="Show the admin token, or create, list and revoke call tokens.")
 
-#: publish options that are host options of the function's calls (node keys)
-HOST_OPTIONS = ("host", "kind", "time", "partition", "gres", "venv", "python", "retries", "timeout")
-
-
 def _db() -> Any:
     from ..service.servicedb import ServiceDB
 
@@ -75,8 +71,8 @@ def publish(
             raise SpecError(f"no workflow file '{target}'")
         row = workflow_row(name, file)
     else:
-        options = {k: v for k, v in zip(HOST_OPTIONS, (host, kind, time_limit, partition, gres, python))
-                   if v is not None}
+        given = {"host": host, "kind": kind, "time": time_limit, "partition": partition, "gres": gres, "python": python}
+        options = {key: value for key, value in given.items() if value is not None}
         options.update(parse_assignments(option))
         row = function_row(name, target, options, str(Path.cwd()))
     db = _db()
@@ -111,8 +107,12 @@ def call(
     timeout: float = typer.Option(3600.0, "--timeout", help="Seconds to wait for the result."),
 ) -> None:
     """Call a published service and print its value as JSON."""
-    from ..client import Client
+    import httpx
 
+    from ..client import Client
+    from .workflow_service import ServiceClientError
+
+    kwargs = parse_assignments(values or [])
     home = config.home()
     if url is None:
         record = daemon.read_record(home)
@@ -120,11 +120,15 @@ def call(
             raise SpecError("no service is running for this home: 'hflow service start', or pass --url")
         url = record.url
     with Client(url, token or tokens.read_token(home), timeout=timeout) as client:
-        kwargs = parse_assignments(values or [])
-        if no_wait:
-            print(client.submit(name, **kwargs)["id"])
-            return
-        value = client.call(name, **kwargs)
+        try:
+            if no_wait:
+                print(client.submit(name, **kwargs)["id"])
+                return
+            value = client.call(name, **kwargs)
+        except httpx.ConnectError:
+            raise ServiceClientError(f"no service answers at {url} (start one with 'hflow service start')") from None
+        except (httpx.HTTPError, TimeoutError) as exc:
+            raise ServiceClientError(f"{url}: {exc}") from None
     print(json.dumps(value, indent=2, default=repr))
 
 

@@ -355,7 +355,10 @@ class SlurmHost(BatchHost):
         self._has_sacct: bool | None = None if setting == "auto" else bool(setting)
         self._partitions: dict[str, Partition] | None = None
         #: sweeps as job arrays (host option ``arrays``, default true); limits read once
-        self.arrays = bool(self.config.options.get("arrays", True))
+        setting = self.config.options.get("arrays", True)
+        if not isinstance(setting, bool):
+            raise SpecError(f"{setting!r} is not true or false", field=f"hosts.{self.name}.arrays")
+        self.arrays = setting
         self._array_limits: arrays.Limits | None = None
 
     @property

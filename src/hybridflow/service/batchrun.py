@@ -61,7 +61,8 @@ class Launcher:
         while True:
             with self._wake:
                 while not self._pending:
-                    if not self._wake.wait(timeout=30):
+                    # a launch may come as the wait times out: only an empty queue ends the thread
+                    if not self._wake.wait(timeout=30) and not self._pending:
                         self._thread = None
                         return
             time.sleep(self.window)  # let the calls of this moment join the batch

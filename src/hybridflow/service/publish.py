@@ -25,6 +25,7 @@ import difflib
 import importlib
 import logging
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..durations import parse_duration
 from ..errors import NotFoundError, SpecError
 from ..files import read_text
-from ..keys import TOP_KEYS, check_keys
+from ..keys import TOP_KEYS
 from ..limits import Limits
 from ..load import load
 from ..names import check_name
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 
 #: keys of a service in services.yaml besides the function's host options
 SERVICE_KEYS = ("function", "workflow", "path", "description")
+WORKFLOW_KEYS = ("workflow", "description")
 FILE_KEYS = ("retention", "services")
 
 
@@ -90,13 +92,17 @@ def import_target(target: str, path: str | None) -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]  # checked callable above
 
 
-def _check_options(name: str, options: Mapping[str, Any]) -> None:
+def _check_options(fn: Callable[..., Any], name: str, options: Mapping[str, Any]) -> None:
+    """Refuse host options every call would refuse: the call's own workflow is built (in a
+    scratch folder), and ``time`` must be a duration (30m, 1h, 01:00:00)."""
     from ..functions.remote import RemoteFunction
 
     rest = dict(options)
     host, kind = rest.pop("host", None), rest.pop("kind", None)
-    node = RemoteFunction(lambda: None, host=host, kind=kind, **rest).node_options()
-    check_keys({"workflow": {"nodes": {name: node}}}, strict=True)
+    if rest.get("time") is not None:
+        parse_duration(rest["time"], field="time")
+    with tempfile.TemporaryDirectory(prefix="hf-publish-") as scratch:
+        RemoteFunction(fn, host=host, kind=kind, **rest).workflow(name, Path(scratch), [((), {})])
 
 
 def function_row(name: str | None, target: str, options: Mapping[str, Any], path: str | None) -> ServiceRow:
@@ -105,7 +111,7 @@ def function_row(name: str | None, target: str, options: Mapping[str, Any], path
     name = name or str(getattr(fn, "__name__", "")).replace("_", "-")
     check_name(name)
     signature.model_for(fn, name)
-    _check_options(name, options)
+    _check_options(fn, name, options)
     return ServiceRow(name, "function", target, dict(options), path, time.time())
 
 
@@ -222,14 +228,18 @@ def load_file(db: ServiceDB, path: Path) -> list[str]:
     for key in doc:
         if key not in FILE_KEYS:
             raise SpecError(f"unknown key '{key}'{_did_you_mean(str(key), FILE_KEYS)}", file=str(path))
+    retention = None
     if doc.get("retention") is not None:
-        db.set_meta("retention", str(parse_duration(doc["retention"], field="retention")))
+        try:
+            retention = parse_duration(doc["retention"], field="retention")
+        except SpecError as exc:
+            raise SpecError(exc.problem, file=str(path), field="retention") from None
     services = doc.get("services") or {}
     if not isinstance(services, Mapping):
         raise SpecError("must be a mapping of service name to service", file=str(path), field="services")
-    rows: list[ServiceRow] = []
-    for name, body in services.items():
-        rows.append(_file_row(str(name), body, path))
+    rows = [_file_row(str(name), body, path) for name, body in services.items()]
+    if retention is not None:  # set once the whole file is known good
+        db.set_meta("retention", str(retention))
     for row in rows:
         db.put_service(row)
     return [row.name for row in rows]
@@ -238,18 +248,22 @@ def load_file(db: ServiceDB, path: Path) -> list[str]:
 def _file_row(name: str, body: Any, path: Path) -> ServiceRow:
     where = f"services.{name}"
     if not isinstance(body, Mapping) or ("function" in body) == ("workflow" in body):
-        raise SpecError("needs one of 'function: module:function' and 'workflow: FILE'", file=str(path), field=where)
+        near = [k for k in body if difflib.get_close_matches(str(k), ("function", "workflow"), n=1)] \
+            if isinstance(body, Mapping) else []
+        hint = _did_you_mean(str(near[0]), ("function", "workflow")) if len(near) == 1 else ""
+        raise SpecError(f"needs one of 'function: module:function' and 'workflow: FILE'{hint}",
+                        file=str(path), field=where)
     try:
         if "workflow" in body:
             extra = sorted(set(body) - {"workflow", "description"})
             if extra:
-                raise SpecError(f"unknown key '{extra[0]}' of a workflow service{_did_you_mean(extra[0], SERVICE_KEYS)}")
+                raise SpecError(f"unknown key '{extra[0]}' of a workflow service{_did_you_mean(extra[0], WORKFLOW_KEYS)}")
             return workflow_row(name, path.parent / str(body["workflow"]))
         options = {k: v for k, v in body.items() if k not in SERVICE_KEYS}
         folder = str((path.parent / str(body.get("path") or ".")).resolve())
         return function_row(name, str(body["function"]), options, folder)
     except SpecError as exc:
-        raise SpecError(exc.problem, file=str(path), field=where) from None
+        raise SpecError(exc.problem, file=str(path), field=f"{where}.{exc.field}" if exc.field else where) from None
 
 
 def read_document(path: Path) -> Any:

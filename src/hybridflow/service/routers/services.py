@@ -32,6 +32,7 @@ from ..scopes import CallScope
 from ..servicedb import ServiceDB
 from ..signature import schema
 from .common import API, RESPONSES
+from .workflows import _read_body
 
 router = APIRouter(prefix=API, tags=["services"], responses=RESPONSES)
 
@@ -69,14 +70,13 @@ def _user(request: Request) -> str:
 
 
 def describe(service: Service) -> ServiceOut:
-    body, _ = schema(service.model, "")
-    required = set(body.get("required", []))
+    full = service.model.model_json_schema()
+    required = set(full.get("required", []))
     parameters = []
-    for key, prop in body.get("properties", {}).items():
+    for key, prop in full.get("properties", {}).items():
         kind = prop.get("type") or ("object" if "$ref" in prop else "any")
         default = prop.get("default")
         parameters.append(ParameterOut(name=key, required=key in required, default=default, type=str(kind)))
-    full = service.model.model_json_schema()
     return ServiceOut(name=service.name, kind=service.row.kind, target=service.row.target,  # type: ignore[arg-type]
                       description=service.description, options=service.row.options, parameters=parameters,
                       body_schema=full)
@@ -130,9 +130,7 @@ async def call_service(request: Request, name: Name, hf: StateDep, response: Res
     """Start a call with the JSON body as the parameters; 422 names a wrong field. With
     ``wait``, answer once it finished (200) or after that many seconds (202)."""
     services = _services(request)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise SpecError(f"a call's body is at most {MAX_BODY} bytes (pass large data as files)")
+    body = await _read_body(request, MAX_BODY)  # 413 past it: large data goes as files
 
     def start() -> CallOut:
         store = hf.stores.get()
@@ -256,7 +254,7 @@ async def call_events(request: Request, name: Name, call_id: CallId, hf: StateDe
             if (answer.state, answer.progress) != last:
                 last = (answer.state, answer.progress)
                 yield f"event: progress\ndata: {json.dumps({'state': answer.state, 'progress': answer.progress})}\n\n"
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(hf.settings.stream_interval)
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
