@@ -80,8 +80,16 @@ def test_a_call_runs_the_workflow_with_the_given_values(admin: httpx.Client, svc
     written = (svc[1] / "make" / "n=3" / "out.txt").read_text()
     assert written.strip() == "hi x 3"
     again = admin.post(f"{API}/compare/calls", json={}, params={"wait": 60}).json()
-    assert again["state"] == "done", again
+    assert again["state"] == "done", _diagnose(admin, svc[0], again)
     assert again["result"]["values"] == {"total": "hello*2"} and again["id"] != data["id"]
+
+
+def _diagnose(admin: httpx.Client, live: LiveService, answer: dict[str, object]) -> str:
+    """What a call that did not finish left behind: its answer with the jobs' log, and its
+    coordinators' output."""
+    read = admin.get(f"{API}/compare/calls/{answer['id']}", params={"log": True}).json()
+    outputs = "\n".join(f"{path.name}: {path.read_text()}" for path in (live.home / "service" / "runs").glob("*.log"))
+    return f"{read}\n{outputs}"
 
 
 def test_wrong_parameters_are_refused_naming_them(admin: httpx.Client) -> None:
