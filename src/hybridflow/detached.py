@@ -23,7 +23,7 @@ def handed_off(store: Store, name: str) -> bool:
     hosts that hand off (Slurm): a detached run, or one whose coordinator died while it
     handed off (cheap when the workflow is not running). A run that did not hand off and
     was interrupted is left to ``hflow workflow run`` (``status`` only shows it)."""
-    state = WorkflowState(store.version(name)[3])  # stored state, not a whole snapshot
+    state = store.state(name)  # the stored state, not a whole snapshot
     if state not in (WorkflowState.RUNNING, WorkflowState.HANDED_OFF) or store.running_pid(name) is not None:
         return False
     if state is WorkflowState.RUNNING:  # its coordinator died: only one that handed off is carried on

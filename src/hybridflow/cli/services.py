@@ -107,10 +107,8 @@ def call(
     timeout: float = typer.Option(3600.0, "--timeout", help="Seconds to wait for the result."),
 ) -> None:
     """Call a published service and print its value as JSON."""
-    import httpx
-
     from ..client import Client
-    from .workflow_service import ServiceClientError
+    from .workflow_service import reaching
 
     kwargs = parse_assignments(values or [])
     home = config.home()
@@ -119,16 +117,11 @@ def call(
         if record is None:
             raise SpecError("no service is running for this home: 'hflow service start', or pass --url")
         url = record.url
-    with Client(url, token or tokens.read_token(home), timeout=timeout) as client:
-        try:
-            if no_wait:
-                print(client.submit(name, **kwargs)["id"])
-                return
-            value = client.call(name, **kwargs)
-        except httpx.ConnectError:
-            raise ServiceClientError(f"no service answers at {url} (start one with 'hflow service start')") from None
-        except (httpx.HTTPError, TimeoutError) as exc:
-            raise ServiceClientError(f"{url}: {exc}") from None
+    with Client(url, token or tokens.read_token(home), timeout=timeout) as client, reaching(url):
+        if no_wait:
+            print(client.submit(name, **kwargs)["id"])
+            return
+        value = client.call(name, **kwargs)
     print(json.dumps(value, indent=2, default=repr))
 
 

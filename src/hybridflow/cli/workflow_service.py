@@ -14,6 +14,8 @@ import os
 import sys
 import tarfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,18 @@ class ServiceClientError(HybridflowError):
     """The service refused a request or could not be reached."""
 
 
+@contextmanager
+def reaching(base: str) -> Iterator[None]:
+    """Turn a failure to reach the service at ``base`` (httpx's errors, a client's
+    TimeoutError) into a one-line :class:`ServiceClientError`."""
+    try:
+        yield
+    except httpx.ConnectError:
+        raise ServiceClientError(f"no service answers at {base} (start one with 'hflow service start')") from None
+    except (httpx.HTTPError, TimeoutError) as exc:
+        raise ServiceClientError(f"{base}: {exc}") from None
+
+
 def _url(url: str | None) -> str:
     if url:
         return url.rstrip("/")
@@ -68,12 +82,8 @@ class Client:
         self.http = httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {secret}"}, timeout=60)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
+        with reaching(self.base):
             response = self.http.request(method, f"/api/v1{path}", **kwargs)
-        except httpx.ConnectError:
-            raise ServiceClientError(f"no service answers at {self.base} (start one with 'hflow service start')") from None
-        except httpx.HTTPError as exc:
-            raise ServiceClientError(f"{self.base}: {exc}") from None
         if response.is_success:
             return response
         try:

@@ -355,10 +355,10 @@ class SlurmHost(BatchHost):
         self._has_sacct: bool | None = None if setting == "auto" else bool(setting)
         self._partitions: dict[str, Partition] | None = None
         #: sweeps as job arrays (host option ``arrays``, default true); limits read once
-        setting = self.config.options.get("arrays", True)
-        if not isinstance(setting, bool):
-            raise SpecError(f"{setting!r} is not true or false", field=f"hosts.{self.name}.arrays")
-        self.arrays = setting
+        as_arrays = self.config.options.get("arrays", True)
+        if not isinstance(as_arrays, bool):
+            raise SpecError(f"{as_arrays!r} is not true or false", field=f"hosts.{self.name}.arrays")
+        self.arrays = as_arrays
         self._array_limits: arrays.Limits | None = None
 
     @property

@@ -287,6 +287,14 @@ class Store:
             raise NotFoundError(f"no workflow named '{name}'")
         return (int(row[0]), int(row[1]), float(row[2]), str(row[3]), row[4], row[5], int(row[6] or 0))
 
+    def state(self, name: str) -> WorkflowState:
+        """The stored state of ``name`` (one cheap read; ``running`` even where its
+        coordinator died: :meth:`running_pid` tells)."""
+        row = self.db.execute("SELECT state FROM workflows WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no workflow named '{name}'")
+        return WorkflowState(row[0])
+
     def generation(self, wid: int) -> tuple[int, bool]:
         """(generation counter, cancel of the whole run requested) — the one cheap read of a
         scheduler tick."""

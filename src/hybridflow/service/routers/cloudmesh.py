@@ -36,8 +36,7 @@ from .. import uploads
 from ..archive import TooLarge
 from ..deps import ServiceState, StateDep
 from ..schemas import NAME_PATTERN
-from .common import RESPONSES, JobName, WorkflowName
-from .workflows import _read_body
+from .common import RESPONSES, JobName, WorkflowName, read_body
 
 #: Not in /openapi.json: the auth middleware treats paths outside /api/ as pages (an anonymous
 #: GET is sent to the login page, not answered 401), which the schema could not promise.
@@ -184,7 +183,7 @@ async def _cc_upload(request: Request, hf: ServiceState, *, directory: str | Non
         stored = await run_in_threadpool(lambda: _upload(hf, path.read_bytes(), name=wanted, file=None,
                                                          filename=path.name))
         return {"message": f"Successfully uploaded {archive}", "name": stored}
-    data = await _read_body(request, limit)
+    data = await read_body(request, limit)
     if not data:
         raise SpecError("give directory=, archive= or yaml=, or send the YAML or an archive as the body")
     stored = await run_in_threadpool(lambda: _upload(hf, data, name=name, file=None, filename=None))

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Path, Query, Request, Response
 
+from ..archive import TooLarge
 from ..errors import ERROR_RESPONSES
 from ..schemas import NAME_PATTERN
 from ..snapshots import Version
@@ -55,3 +56,18 @@ def cached_response(request: Request, version: Version, rendering: str, body: Bo
         headers["Content-Encoding"] = "gzip"
         return Response(content=body.gzipped, media_type=media_type, headers=headers)
     return Response(content=body.raw, media_type=media_type, headers=headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, read in chunks: :class:`TooLarge` (413) once past ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"upload of {declared} bytes is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise TooLarge(f"upload is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

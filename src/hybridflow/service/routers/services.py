@@ -31,8 +31,7 @@ from ..schemas import NAME_PATTERN
 from ..scopes import CallScope
 from ..servicedb import ServiceDB
 from ..signature import schema
-from .common import API, RESPONSES
-from .workflows import _read_body
+from .common import API, RESPONSES, read_body
 
 router = APIRouter(prefix=API, tags=["services"], responses=RESPONSES)
 
@@ -130,7 +129,7 @@ async def call_service(request: Request, name: Name, hf: StateDep, response: Res
     """Start a call with the JSON body as the parameters; 422 names a wrong field. With
     ``wait``, answer once it finished (200) or after that many seconds (202)."""
     services = _services(request)
-    body = await _read_body(request, MAX_BODY)  # 413 past it: large data goes as files
+    body = await read_body(request, MAX_BODY)  # 413 past it: large data goes as files
 
     def start() -> CallOut:
         store = hf.stores.get()

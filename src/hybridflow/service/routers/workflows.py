@@ -10,10 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ...errors import NotFoundError
 from .. import present, uploads
-from ..archive import TooLarge
 from ..deps import StateDep
 from ..schemas import NAME_PATTERN, WorkflowDetail, WorkflowSummary
-from .common import API, RESPONSES, Body, Fresh, WorkflowName, cached_response
+from .common import API, RESPONSES, Body, Fresh, WorkflowName, cached_response, read_body
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=f"{API}/workflows", tags=["workflows"], responses=RESPONSES)
@@ -43,20 +42,6 @@ def list_workflows(hf: StateDep) -> list[WorkflowSummary]:
     return found
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"upload of {declared} bytes is over the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise TooLarge(f"upload is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post("", status_code=201, response_model=WorkflowSummary, summary="Upload a workflow",
              openapi_extra={"requestBody": UPLOAD_BODY})
 async def upload_workflow(
@@ -79,7 +64,7 @@ async def upload_workflow(
     409 a name in use (without ``replace``) or a running workflow. A script that does not
     exist is stored with a warning (as cloudmesh-cc does): a run of it is refused.
     """
-    data = await _read_body(request, hf.settings.max_upload_bytes)
+    data = await read_body(request, hf.settings.max_upload_bytes)
 
     def store_it() -> WorkflowSummary:
         store = hf.stores.get()
