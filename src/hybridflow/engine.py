@@ -289,7 +289,7 @@ class Engine:
             self.finish(attempt.staged.job, obs)
             return
         if obs.state is JobState.RUNNING and attempt.running_since is None:
-            attempt.running_since = time.monotonic()
+            logreading.began_running(attempt, self.hosts[attempt.host_key].host, time.monotonic())
         if obs.state is JobState.PENDING:
             self.handoff.observed(attempt, obs.message)
         self.run_state.move(attempt.staged.job, obs.state, message=obs.message, exit_code=obs.exit_code)
@@ -411,7 +411,7 @@ class Engine:
                 self.run_state.confirmed(attempt)
                 if attempt.state is JobState.SUBMITTED:
                     if after is JobState.RUNNING:
-                        attempt.running_since = time.monotonic()
+                        logreading.began_running(attempt, slot.host, time.monotonic())
                     self.run_state.move(sub.job, after)
             await self.handoff.repoint(subs)
 

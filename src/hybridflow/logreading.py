@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 LOG_INTERVAL = 0.5  # seconds between log reads of one running attempt (at least)
 
 
+def began_running(attempt: Attempt, host: Host, now: float) -> None:
+    """The attempt runs from ``now``: its first log read is one interval later (a job that
+    ends sooner has its log read once, when it ends; no round is spent on it before)."""
+    attempt.running_since = now
+    attempt.next_log_read = now + max(LOG_INTERVAL, host.log_interval)
+
+
 async def read_due(run_state: RunState, hosts: HostPool, now: float) -> None:
     """Read the logs of the running attempts whose next read is due."""
     due = [a for a in run_state.active.values()

@@ -244,3 +244,34 @@ def test_final_state_after_run(home: Path, write_workflow) -> None:
 
     assert asyncio.run(scenario()) is WorkflowState.DONE
     assert engine.store.view("wf").state is WorkflowState.DONE
+
+
+def test_a_started_attempts_log_is_first_read_one_interval_later(home: Path, write_workflow) -> None:
+    """A job that ends within the interval costs no extra round for its log; a longer one
+    has its log read once the interval passed (and the engine wakes up for it)."""
+    from hybridflow import logreading
+
+    host = FakeHost()
+    reads: list[str] = []
+
+    async def read_log(sub: Submission, offset: int, limit: int = 1 << 20) -> tuple[bytes, int]:
+        reads.append(sub.job)
+        return b"", offset
+
+    host.read_log = read_log  # type: ignore[method-assign]
+    engine = _engine(home, write_workflow, CHAIN, host)
+
+    async def scenario() -> None:
+        await _begin(engine)
+        await engine.tick()
+        started = engine.active["a"].running_since
+        assert started is not None
+        assert engine.active["a"].next_log_read == pytest.approx(started + logreading.LOG_INTERVAL)
+        await engine.tick()
+        assert reads == []
+        assert 0 < engine._next_wait() <= logreading.LOG_INTERVAL
+        engine.active["a"].next_log_read = 0.0  # the interval passed
+        await engine.tick()
+        assert reads == ["a"]
+
+    asyncio.run(scenario())
