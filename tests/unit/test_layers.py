@@ -19,7 +19,7 @@ PACKAGE = Path(hybridflow.__file__).parent
 #: package with all its modules.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("errors", "names", "durations", "limits", "policies", "progress", "dag", "hostconfig", "hostentry",
-              "templating", "files", "yamlsafe", "jobfields", "usage")),
+              "templating", "files", "yamlsafe", "jobfields", "usage", "processes")),
     ("states", ("states",)),
     ("spec", ("spec",)),
     ("derived", ("budget", "sweeps", "snapshot", "labels", "retry", "rerun", "readiness", "notify", "rounds", "keys",

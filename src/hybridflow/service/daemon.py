@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import HybridflowError
-from ..store.sqlite import process_start_time
+from ..processes import same_process, start_stamp
 from . import tokens
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,7 @@ class ServiceRecord:
     started: float
 
     def alive(self) -> bool:
-        started = process_start_time(self.pid)
-        return started is not None and abs(started - self.ctime) < 1.0
+        return same_process(self.pid, self.ctime)
 
 
 def url_for(host: str, port: int) -> str:
@@ -129,7 +128,7 @@ def serve(home: Path, host: str = "127.0.0.1", port: int = 8000, *, reload: bool
 
 def _record(host: str, port: int) -> ServiceRecord:
     pid = os.getpid()
-    return ServiceRecord(pid, process_start_time(pid) or time.time(), host, port, url_for(host, port), time.time())
+    return ServiceRecord(pid, start_stamp(pid) or time.time(), host, port, url_for(host, port), time.time())
 
 
 async def _serve(server: object, home: Path, host: str) -> None:

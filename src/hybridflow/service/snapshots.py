@@ -32,8 +32,9 @@ from typing import Any, TypeVar, cast
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import NotFoundError
+from ..processes import same_process
 from ..snapshot import WorkflowView
-from ..store.sqlite import Store, process_start_time
+from ..store.sqlite import Store
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -54,8 +55,7 @@ class Version:
         """Whether the lock holder is alive (same process: start time checked, as the store does)."""
         if not self.lock_pid:
             return False
-        started = process_start_time(self.lock_pid)
-        return started is not None and (self.lock_ctime is None or abs(started - self.lock_ctime) < 1.0)
+        return same_process(self.lock_pid, self.lock_ctime)
 
     @property
     def etag(self) -> str:

@@ -18,9 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from ..errors import BusyError, LockedError, NotFoundError, StateError, StoreError
+from ..processes import same_process, start_stamp
 from ..rounds import AttemptChange, FingerprintChange, NewAttempt, ProgressChange, RunEnd, StateChange, Write
 from ..snapshot import AttemptView, JobView, RunView, WorkflowView
 from ..spec import JobSpec, WorkflowSpec
@@ -68,14 +67,6 @@ def _spec_meta(spec: WorkflowSpec) -> str:
 
 def _job_json(job: JobSpec) -> str:
     return json.dumps(job.to_dict())
-
-
-def process_start_time(pid: int) -> float | None:
-    """Start time of process ``pid``, or None when there is no such process."""
-    try:
-        return psutil.Process(pid).create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return None
 
 
 def _started_by() -> str:
@@ -340,8 +331,7 @@ class Store:
 
     @staticmethod
     def _lock_alive(pid: int, ctime: float | None) -> bool:
-        started = process_start_time(pid)
-        return started is not None and (ctime is None or abs(started - ctime) < 1.0)
+        return same_process(pid, ctime)
 
     def acquire(self, name: str) -> int:
         """Take the coordinator lock of ``name`` for this process; returns the workflow id.
@@ -349,8 +339,8 @@ class Store:
         Raises :class:`LockedError` when a live process holds it; a dead holder's lock is
         taken over.
         """
-        pid = psutil.Process().pid
-        ctime = psutil.Process().create_time()
+        pid = os.getpid()
+        ctime = start_stamp(pid)
         with self.transaction() as db:
             wid = self.workflow_id(name)
             row = db.execute("SELECT lock_pid, lock_ctime, lock_host FROM workflows WHERE id=?", (wid,)).fetchone()
