@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from . import config
 from .errors import HybridflowError
+from .service.tokens import TokenError, read_token
 
 API = "/api/v1/services"
 #: seconds one long poll asks the service to wait
@@ -56,11 +56,11 @@ class ServiceCallError(HybridflowError):
 
 
 def _default_token() -> str | None:
-    token = os.environ.get("HYBRIDFLOW_SERVICE_TOKEN", "").strip()
-    if token:
-        return token
-    path = Path(os.environ.get("HYBRIDFLOW_HOME") or Path.home() / ".hybridflow").expanduser() / "service-token"
-    return path.read_text(encoding="utf-8").strip() if path.is_file() else None
+    """The token the service on this machine uses (as ``hflow service`` reads it)."""
+    try:
+        return read_token(config.home_path())
+    except TokenError as exc:
+        raise HybridflowError(str(exc)) from exc
 
 
 def _check(response: httpx.Response) -> httpx.Response:

@@ -51,9 +51,14 @@ REMOTE_ONLY = frozenset({"ssh"})
 BATCH_KINDS = frozenset({"slurm", "lsf"})
 
 
+def home_path() -> Path:
+    """Where the hybridflow home directory is (``$HYBRIDFLOW_HOME``, else ``~/.hybridflow``)."""
+    return Path(os.environ.get("HYBRIDFLOW_HOME") or Path.home() / ".hybridflow").expanduser()
+
+
 def home() -> Path:
     """The hybridflow home directory (created on first use)."""
-    path = Path(os.environ.get("HYBRIDFLOW_HOME") or Path.home() / ".hybridflow").expanduser()
+    path = home_path()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -123,3 +123,18 @@ def test_the_client_imports_neither_the_service_nor_cloudpickle() -> None:
     plain = subprocess.run([sys.executable, "-c", "import sys, hybridflow; print('httpx' in sys.modules)"],
                            capture_output=True, text=True, timeout=60, check=True)
     assert plain.stdout.strip() == "False"
+
+
+def test_the_default_token_is_the_services_and_an_empty_file_is_named(
+        svc: LiveService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a token argument the client reads what ``hflow service`` uses; a broken
+    token file is one error naming it, not a request sent without a token."""
+    monkeypatch.delenv("HYBRIDFLOW_SERVICE_TOKEN", raising=False)
+    monkeypatch.setenv("HYBRIDFLOW_HOME", str(tmp_path))
+    (tmp_path / "service-token").write_text(svc.token + "\n", encoding="utf-8")
+    (tmp_path / "service-token").chmod(0o600)
+    with hf.Client(svc.url) as client:
+        assert client.call("forecast", region={"name": "x"}, days=1)["days"] == [20.0]
+    (tmp_path / "service-token").write_text("", encoding="utf-8")
+    with pytest.raises(hf.HybridflowError, match="service-token is empty"):
+        hf.Client(svc.url)

@@ -17,14 +17,12 @@ stays on the host, :class:`~.results.RemoteResult`).
 from __future__ import annotations
 
 import functools
-import re
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from .. import config
-from ..durations import parse_duration
 from ..errors import SpecError
 from ..hostconfig import HostConfig
 from ..keys import check_keys
@@ -49,12 +47,6 @@ def _host_entry(config_: HostConfig, python: str) -> dict[str, Any]:
     entry.update(dict(config_.options))
     entry["python"] = python
     return entry
-
-
-def slurm_time(seconds: float) -> str:
-    """A duration as Slurm's ``--time`` spells it (``H:MM:SS``, whole seconds rounded up)."""
-    whole = int(-(-seconds // 1))
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 class RemoteFunction(Generic[P, R]):
@@ -95,8 +87,7 @@ class RemoteFunction(Generic[P, R]):
         """The node keys this function's calls get (``Workflow.add_call`` reads them)."""
         node: dict[str, Any] = {key: value for key, value in self.options.items() if key not in OWN_OPTIONS}
         node["kind"] = self._kind()
-        if isinstance(node.get("time"), str) and re.fullmatch(r"(\d+(\.\d+)?[smhd])+", node["time"]):
-            node["time"] = slurm_time(parse_duration(node["time"], field="time"))  # time="1h": Slurm's 1:00:00
+        # time="1h" reaches the Slurm host as written: it spells it 1:00:00 (hosts.slurm.slurm_time)
         if self.host is not None:
             node["host"] = self.host
         env = dict(node.pop("env", None) or {})
