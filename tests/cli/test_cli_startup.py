@@ -20,8 +20,8 @@ print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r}
 """
 
 
-def _imported(body: str) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", PROBE.format(body=body, heavy=HEAVY)],
+def _imported(body: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE.format(body=body, heavy=heavy)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -43,6 +43,23 @@ except SystemExit as exc:
     assert exc.code in (0, None), exc.code
 """
     assert _imported(body) == []
+
+
+def test_a_quiet_run_prints_its_line_without_importing_rich(home: Path, write_workflow) -> None:
+    """rich costs about 20 ms to import: a ``-q`` run (one plain line) does not pay it; an
+    error (a red line on a terminal) and the status table do."""
+    path = write_workflow("workflow:\n  nodes:\n    a: {exec: 'true'}\n")
+    run = f"""
+from hybridflow.cli import main
+sys.argv = ["hflow", "workflow", "run", {str(path)!r}, "-q"]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+"""
+    assert _imported(run, ("rich",)) == []
+    status = run.replace(f'"run", {str(path)!r}, "-q"]', '"status", "wf"]')
+    assert _imported(status, ("rich",)) == ["rich"]
 
 
 def test_quiet_prints_one_summary_line_and_the_table_only_when_asked(home: Path, write_workflow) -> None:

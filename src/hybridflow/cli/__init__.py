@@ -15,8 +15,6 @@ import logging
 import sys
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from ..coordinator import exit_code_for
 from ..errors import HybridflowError
@@ -40,7 +38,12 @@ app = typer.Typer(
     cls=lazy_group(*SUBAPPS),
 )
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+def _error(text: str) -> None:
+    """One line on stderr: ``error: TEXT`` (red on a terminal; rich imported only here)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] {escape(_one_line(text))}")
 
 
 @app.callback()
@@ -63,7 +66,7 @@ def main() -> None:
     try:
         code = app(prog_name="hflow", standalone_mode=False)
     except HybridflowError as exc:
-        err.print(f"[red]error:[/red] {escape(_one_line(str(exc)))}")
+        _error(str(exc))
         sys.exit(exit_code_for(exc))
     except click.exceptions.NoArgsIsHelpError as exc:  # `hflow workflow`: its help, as before
         assert exc.ctx is not None
@@ -72,9 +75,9 @@ def main() -> None:
     except click.exceptions.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        err.print(f"[red]error:[/red] {escape(_one_line(exc.format_message()))}{escape(where)}")
+        _error(exc.format_message() + where)
         sys.exit(exc.exit_code)
     except typer.Abort:
-        err.print("aborted")
+        sys.stderr.write("aborted\n")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

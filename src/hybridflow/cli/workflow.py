@@ -9,17 +9,17 @@ hybridflow's (``hflow workflow status wf``, ``hflow workflow run wf.yaml``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sys
 from contextlib import AbstractContextManager
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 import yaml
-from rich.console import Console
-from rich.table import Table
 
 from .. import coordinator, render
 from ..api import Workflow, open_store
@@ -36,6 +36,10 @@ from ..store.sqlite import Store
 from .forms import DEFAULT, OneForm, target
 from .lazy import LazyCommand, lazy_group
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
 #: ``hflow workflow service ...``: the same verbs against a running REST service (httpx)
 SERVICE = LazyCommand("hybridflow.cli.workflow_service", "app", "service",
                       "Talk to a running hybridflow service over HTTP.")
@@ -51,7 +55,18 @@ def _width() -> int | None:
     return int(columns) if columns.isdigit() and int(columns) > 0 else 100_000
 
 
-out = Console(highlight=False, soft_wrap=not sys.stdout.isatty(), width=_width())
+@functools.cache
+def out() -> Console:
+    """Standard output's console, made (and rich imported) on first use: a quiet run prints
+    its one line without it."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=not sys.stdout.isatty(), width=_width())
+
+
+def _line(text: str) -> None:
+    """One plain line on standard output (no markup, no wrapping, no rich)."""
+    sys.stdout.write(text + "\n")
 
 
 class Output(StrEnum):
@@ -109,7 +124,7 @@ def _workflow(
         raise RequestError("give a command (see 'hflow workflow --help'), or --dependencies a,b,c")
     for wf_name in _names(name or DEFAULT):
         Workflow(_existing(wf_name), store=open_store()).add_dependencies(*dependencies)
-        out.print(f"workflow [bold]{wf_name}[/]: added {', '.join(dependencies)}")
+        out().print(f"workflow [bold]{wf_name}[/]: added {', '.join(dependencies)}")
 
 
 @app.command(cls=OneForm)
@@ -139,7 +154,7 @@ def add(
         if name is not None and len(_names(name)) != 1:
             raise RequestError("--name with --filename names one workflow")
         wf = _load(filename, name=name, store=store, strict=strict, store_missing=True, with_state=with_state)
-        out.print(f"added workflow [bold]{wf.name}[/] ({len(wf)} jobs)")
+        out().print(f"added workflow [bold]{wf.name}[/] ({len(wf)} jobs)")
         return
     if not job:
         raise SpecError("give --filename FILE, or --job NAME with KEY=VALUE fields")
@@ -148,7 +163,7 @@ def add(
         wf = Workflow(wf_name, store=store)
         for job_name in _names(job):
             wf.add_job(job_name, **fields)
-        out.print(f"workflow [bold]{wf.name}[/]: added {', '.join(_names(job))}")
+        out().print(f"workflow [bold]{wf.name}[/]: added {', '.join(_names(job))}")
 
 
 def _load(filename: Path, *, store: Store, name: str | None = None, strict: bool = False,
@@ -182,7 +197,7 @@ def dependencies(
             raise RequestError("give the workflow and its chains: hflow workflow dependencies --name NAME a,b,c")
         name, chains = chains[0], chains[1:]
     Workflow(_existing(name), store=open_store()).add_dependencies(*chains)
-    out.print(f"workflow [bold]{name}[/]: added {', '.join(chains)}")
+    out().print(f"workflow [bold]{name}[/]: added {', '.join(chains)}")
 
 
 def _existing(name: str) -> str:
@@ -204,10 +219,10 @@ def delete(
         if job:
             for job_name in _names(job):
                 wf.remove_job(job_name)
-            out.print(f"workflow [bold]{wf_name}[/]: deleted {job}")
+            out().print(f"workflow [bold]{wf_name}[/]: deleted {job}")
         else:
             wf.delete()
-            out.print(f"deleted workflow [bold]{wf_name}[/]")
+            out().print(f"deleted workflow [bold]{wf_name}[/]")
 
 
 @app.command("list", cls=OneForm)
@@ -222,13 +237,15 @@ def list_(
     if positional or name or job:
         _list_jobs(store, target(positional, name) if positional or name else None, job, output)
         return
+    from rich.table import Table
+
     table = Table("workflow", "state", "jobs", "states", "run dir")
     for name in store.names():
         view = store.view(name)
         counts = ", ".join(f"{s} {n}" for s, n in sorted(view.counts().items()))
         state = state_text(view)
         table.add_row(name, state, str(len(view.jobs)), counts, view.run_dir or "")
-    out.print(table)
+    out().print(table)
 
 
 def _list_jobs(store: Store, names: str | None, jobs: str | None, output: Output) -> None:
@@ -257,6 +274,8 @@ def _list_jobs(store: Store, names: str | None, jobs: str | None, output: Output
     if output is Output.yaml:
         sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(rows, default=str)), sort_keys=False))
         return
+    from rich.table import Table
+
     table = Table("workflow", "job", "state", "progress", "kind", "host", "parents", "command")
     for row in rows:
         spec = row["spec"]
@@ -266,7 +285,7 @@ def _list_jobs(store: Store, names: str | None, jobs: str | None, output: Output
         assert isinstance(parents_of, list)
         table.add_row(str(row["workflow"]), str(row["name"]), str(row["state"]), f"{row['progress']}%", str(row["kind"]),
                       str(row["host"] or ""), ", ".join(parents_of), str(command))
-    out.print(table)
+    out().print(table)
 
 
 @app.command(cls=OneForm)
@@ -323,7 +342,7 @@ def run(
         workflows = [Workflow(_existing(n), store=store) for n in wf_names]
     if workdir is not None and len(workflows) > 1:
         raise RequestError("--workdir applies to one workflow; name one")
-    live = not quiet and out.is_terminal
+    live = not quiet and out().is_terminal
     codes: list[ExitCode] = []
     for wf in workflows:
         request = dataclasses.replace(template, workflow=wf.name)
@@ -331,24 +350,24 @@ def run(
         codes.append(result.exit_code)
         if result.reused:
             more = f" and {len(result.reused) - 20} more" if len(result.reused) > 20 else ""
-            out.print(f"reused (succeeded before, unchanged): {', '.join(result.reused[:20])}{more}")
+            out().print(f"reused (succeeded before, unchanged): {', '.join(result.reused[:20])}{more}")
         view = wf.status()
         if output in (Output.json, Output.yaml):
             payload = render.to_json_dict(view)
             sys.stdout.write(json.dumps(payload, indent=2) + "\n" if output is Output.json
                              else yaml.safe_dump(payload, sort_keys=False))
         elif quiet and not table and output is None:
-            out.print(summary(view, list(template.only_jobs)), markup=False)
+            _line(summary(view, list(template.only_jobs)))
         else:
             from .closing import closing
 
             full = True if output is Output.table else table
             for part in closing(view, full_table=False if quiet and not full else full):
-                out.print(part)
-            out.print(summary(view, list(template.only_jobs)), markup=False)
+                out().print(part)
+            out().print(summary(view, list(template.only_jobs)), markup=False)
         if result.state is WorkflowState.HANDED_OFF:
             waiting = sum(1 for job in view.jobs.values() if job.state.is_active)
-            out.print(f"handed off: {waiting} jobs wait in Slurm; 'hflow workflow status {wf.name}' or "
+            out().print(f"handed off: {waiting} jobs wait in Slurm; 'hflow workflow status {wf.name}' or "
                       f"'hflow workflow run {wf.name}' carries the run on", markup=False)
         if result.exit_code is ExitCode.CANCELED:
             raise typer.Exit(ExitCode.CANCELED)
@@ -387,7 +406,7 @@ def _live_display(engine: Engine) -> AbstractContextManager[object]:
 
     from .display import LiveRun
 
-    return Live(LiveRun(engine), console=out, refresh_per_second=4, transient=True)
+    return Live(LiveRun(engine), console=out(), refresh_per_second=4, transient=True)
 
 
 @app.command(cls=OneForm)
@@ -451,9 +470,9 @@ def cost(
     wf_name = _existing(target(positional, name))
     report = bill(store.view(wf_name), store.attempts(wf_name))
     if output is Output.table:
-        out.print(cost_table(report))
+        out().print(cost_table(report))
         if report.unmetered:
-            out.print(f"not metered (no batch usage): {', '.join(report.unmetered)}", markup=False)
+            out().print(f"not metered (no batch usage): {', '.join(report.unmetered)}", markup=False)
         return
     payload = report.to_dict()
     sys.stdout.write(json.dumps(payload, indent=2) + "\n" if output is Output.json
@@ -467,7 +486,7 @@ def runs(positional: str = NameArgument,
     from .logs import runs_table
 
     wf_name = target(positional, name)
-    runs_table(open_store(), _existing(wf_name), out)
+    runs_table(open_store(), _existing(wf_name), out())
 
 
 @app.command(cls=OneForm)
@@ -490,7 +509,7 @@ def status(
     views = [store.view(n) for n in names]
     if output is Output.table:
         for view in views:
-            out.print(_sweep_status_table(view, group))
+            out().print(_sweep_status_table(view, group))
         return
     data = [render.to_json_dict(view) for view in views]
     payload = data[0] if len(data) == 1 else data
@@ -512,7 +531,7 @@ def graph(
     wf = Workflow(_existing(name), store=open_store())
     suffix = {"svg": ".svg", "dot": ".dot", "mermaid": ".mmd"}[format.value]
     path = wf.graph(output or Path(f"{name}{suffix}"), format=format.value)
-    out.print(f"wrote {path}")
+    out().print(f"wrote {path}")
 
 
 @app.command()
@@ -522,7 +541,7 @@ def save(
 ) -> None:
     """Export a workflow with its state."""
     Workflow(_existing(name), store=open_store()).save(path)
-    out.print(f"wrote {path}")
+    out().print(f"wrote {path}")
 
 
 @app.command(cls=OneForm)
@@ -535,11 +554,11 @@ def cancel(positional: str = NameArgument,
     for wf_name in _names(target(positional, name)):
         if detached.handed_off(store, _existing(wf_name)):
             detached.cancel(store, wf_name)
-            out.print(f"canceled [bold]{wf_name}[/] (its Slurm jobs were scancelled)")
+            out().print(f"canceled [bold]{wf_name}[/] (its Slurm jobs were scancelled)")
         elif Workflow(_existing(wf_name), store=store).cancel():
-            out.print(f"cancel requested for [bold]{wf_name}[/]")
+            out().print(f"cancel requested for [bold]{wf_name}[/]")
         else:
-            out.print(f"workflow [bold]{wf_name}[/] is not running")
+            out().print(f"workflow [bold]{wf_name}[/] is not running")
 
 
 # -- parameter sweeps (issue 7): `hflow workflow expand`, grouped `status` -------------------
@@ -559,6 +578,8 @@ def _sweep_status_table(view: WorkflowView, group: bool | None) -> Table:
         return render.status_table(view)
     rows = group_rows(render.status_rows(view), sweeps)
     counts = ", ".join(f"{n} {state}" for state, n in view.counts().items())
+    from rich.table import Table
+
     table = Table(title=f"{view.name}: {state_text(view)}" + (f" ({counts})" if counts else ""),
                   box=box.SIMPLE_HEAD, collapse_padding=True)
     widths = {"job": max((len(r["job"]) for r in rows), default=3),
@@ -606,6 +627,8 @@ def expand(
                                      "dependencies": [list(edge) for edge in spec.edges]}, indent=2) + "\n")
         return
     from rich import box
+    from rich.table import Table
+
 
     table = Table(title=f"{spec.name}: {len(rows)} jobs, {len(spec.edges)} dependencies", box=box.SIMPLE_HEAD)
     columns = [c for c in ("job", "sweep", "parameters", "output_dir", "kind", "host", "command")
@@ -615,7 +638,7 @@ def expand(
                          min_width=max((len(r["job"]) for r in rows), default=3) if column == "job" else None)
     for row in rows:
         table.add_row(*(str(row[c]) for c in columns))
-    out.print(table)
+    out().print(table)
 
 
 def _print_estimate(spec: WorkflowSpec, output: Output) -> None:
@@ -641,14 +664,16 @@ def _print_estimate(spec: WorkflowSpec, output: Output) -> None:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n" if output is Output.json
                          else yaml.safe_dump(payload, sort_keys=False))
         return
+    from rich.table import Table
+
     table = Table(title=f"{spec.name}: the most each job can be charged (allocation units)", title_justify="left")
     table.add_column("job")
     table.add_column("max units", justify="right")
     for job, units in found.items():
         table.add_row(job, "unbounded (no time limit)" if units is None else f"{units:.4f}")
     table.add_row("total", "unbounded" if total is None else f"{total:.4f}", style="bold")
-    out.print(table)
+    out().print(table)
     if not found:
-        out.print("no job of a billing kind (slurm): nothing is charged", markup=False)
+        out().print("no job of a billing kind (slurm): nothing is charged", markup=False)
     if budget is not None and total is not None and total > float(budget):
-        out.print(f"budget {budget} units: jobs that would exceed it are not submitted", markup=False)
+        out().print(f"budget {budget} units: jobs that would exceed it are not submitted", markup=False)

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime
-from typing import Any
-
-from rich import box
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from .. import dag
 from ..labels import format_duration
 from ..snapshot import JobView, WorkflowView
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 #: rich style of each state's name in the table
 STATE_STYLES: dict[str, str] = {
@@ -94,7 +93,12 @@ def state_text(view: WorkflowView) -> str:
 
 
 def status_table(view: WorkflowView, now: float | None = None) -> Table:
-    """A ``rich`` table of :func:`status_rows`; the title names the workflow and its state."""
+    """A ``rich`` table of :func:`status_rows`; the title names the workflow and its state
+    (rich is imported here: plain rows and JSON do not need it)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     counts = ", ".join(f"{n} {state}" for state, n in view.counts().items())
     title = f"{view.name}: {state_text(view)}" + (f" ({counts})" if counts else "")
     table = Table(title=title, box=box.SIMPLE_HEAD, collapse_padding=True)
