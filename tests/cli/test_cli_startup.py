@@ -27,6 +27,18 @@ def _imported(body: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _cli(*argv: str) -> str:
+    """Probe code that runs ``hflow ARGV...`` in the probe's process, which must succeed."""
+    return f"""
+from hybridflow.cli import main
+sys.argv = {["hflow", *argv]!r}
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+"""
+
+
 def test_importing_the_cli_imports_no_heavy_stack() -> None:
     assert _imported("import hybridflow.cli") == []
 
@@ -34,32 +46,15 @@ def test_importing_the_cli_imports_no_heavy_stack() -> None:
 def test_a_local_run_imports_no_heavy_stack(home: Path, write_workflow) -> None:
     path = write_workflow("workflow:\n  nodes:\n    a: {exec: 'true'}\n    b: {exec: 'echo b'}\n"
                           "  dependencies: ['a,b']\n")
-    body = f"""
-from hybridflow.cli import main
-sys.argv = ["hflow", "workflow", "run", {str(path)!r}, "-q"]
-try:
-    main()
-except SystemExit as exc:
-    assert exc.code in (0, None), exc.code
-"""
-    assert _imported(body) == []
+    assert _imported(_cli("workflow", "run", str(path), "-q")) == []
 
 
 def test_a_quiet_run_prints_its_line_without_importing_rich(home: Path, write_workflow) -> None:
-    """rich costs about 20 ms to import: a ``-q`` run (one plain line) does not pay it; an
+    """rich costs about 20-30 ms to import: a ``-q`` run (one plain line) does not pay it; an
     error (a red line on a terminal) and the status table do."""
     path = write_workflow("workflow:\n  nodes:\n    a: {exec: 'true'}\n")
-    run = f"""
-from hybridflow.cli import main
-sys.argv = ["hflow", "workflow", "run", {str(path)!r}, "-q"]
-try:
-    main()
-except SystemExit as exc:
-    assert exc.code in (0, None), exc.code
-"""
-    assert _imported(run, ("rich",)) == []
-    status = run.replace(f'"run", {str(path)!r}, "-q"]', '"status", "wf"]')
-    assert _imported(status, ("rich",)) == ["rich"]
+    assert _imported(_cli("workflow", "run", str(path), "-q"), ("rich",)) == []
+    assert _imported(_cli("workflow", "status", "wf"), ("rich",)) == ["rich"]
 
 
 def test_quiet_prints_one_summary_line_and_the_table_only_when_asked(home: Path, write_workflow) -> None:
