@@ -29,6 +29,7 @@ file is (``hybridflow.files``, ``hybridflow.yamlsafe``): bounded, strict UTF-8, 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Mapping
@@ -39,10 +40,13 @@ from typing import Any
 from .errors import SpecError
 from .files import read_text
 from .hostconfig import HostConfig
+from .keys import check_host_keys
 from .limits import Limits
 from .names import check_name
 from .spec import JobSpec, WorkflowSpec
 from .yamlsafe import parse
+
+log = logging.getLogger(__name__)
 
 LOCAL_NAMES = frozenset({None, "", "local", "localhost", "127.0.0.1"})
 #: kinds that run on a named remote host only
@@ -104,8 +108,14 @@ def parse_hosts(doc: Any, *, file: str | None) -> dict[str, HostConfig]:
 
 @lru_cache(maxsize=8)
 def _hosts_file(path: str, mtime: float) -> dict[str, HostConfig]:
+    """The hosts file's entries, checked as a workflow's ``hosts:`` is (a misspelt key is an
+    error; other unknown keys are logged once per version of the file)."""
     limits = Limits.from_env()
-    return parse_hosts(parse(read_text(path, limits=limits), limits=limits, file=path), file=path)
+    doc = parse(read_text(path, limits=limits), limits=limits, file=path)
+    entries = doc["hosts"] if isinstance(doc, Mapping) and set(doc) == {"hosts"} else doc
+    for line in check_host_keys(entries, path):
+        log.warning("%s", line)
+    return parse_hosts(doc, file=path)
 
 
 def file_hosts() -> dict[str, HostConfig]:

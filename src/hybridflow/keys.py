@@ -3,7 +3,8 @@
 Contract of :func:`check_keys` (a step of ``hybridflow.load``, run on the parsed document
 before the spec is built; values of the wrong type are left to the parsers after it):
 
-- **Closed places** — the top level, ``workflow:``, each entry of ``hosts:``, ``notify:`` —
+- **Closed places** — the top level, ``workflow:``, each entry of ``hosts:`` (a workflow's,
+  and the hosts file's: :func:`check_host_keys`), ``notify:`` —
   hold known keys; a key within edit distance :func:`near` of a known key of its place
   (``dependecies``, ``retires``, ``adress``) is a :class:`SpecError` "did you mean ...?".
   Other keys of the top level and of ``workflow:`` are workflow variables (placeholders
@@ -37,8 +38,8 @@ from .errors import SpecError
 from .hostconfig import HostConfig
 from .spec import JOB_FIELDS, STATE_FIELDS
 
-__all__ = ["KIND_OPTIONS", "NODE_KEYS", "TOP_KEYS", "WORKFLOW_KEYS", "check_keys", "distance", "near",
-           "suggestion"]
+__all__ = ["KIND_OPTIONS", "NODE_KEYS", "TOP_KEYS", "WORKFLOW_KEYS", "check_host_keys", "check_keys", "distance",
+           "near", "suggestion"]
 
 #: top-level keys that are not workflow variables
 TOP_KEYS = ("workflow", "name", "colors", "hosts", *jobfields.POLICY_KEYS, "deadline", "notify", "strict", "budget",
@@ -190,6 +191,13 @@ def _closed(mapping: Mapping[Any, Any], known: tuple[str, ...], file: str | None
         if hint is not None:
             under = " (under 'workflow:')" if not prefix and hint in ("nodes", "dependencies") else ""
             raise SpecError(_mean(hint) + under, file=file, field=prefix + key)
+
+
+def check_host_keys(hosts: Any, file: str | None) -> tuple[str, ...]:
+    """The rule of ``hosts:`` for a hosts file (``hosts.yaml``): a key near a known one is a
+    :class:`SpecError` naming the file and field; the warning lines for the other unknown
+    keys (kept as host options) are returned."""
+    return _lines(list(_hosts(hosts, file)), file)
 
 
 def _hosts(hosts: Any, file: str | None) -> Iterator[tuple[str, str, str]]:

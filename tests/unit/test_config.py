@@ -145,6 +145,33 @@ def test_bad_hosts_file_names_file_and_field(home: Path, text: str, field: str) 
     assert str(info.value).startswith(f"{path}: field '{field}'")
 
 
+@pytest.mark.parametrize(
+    ("text", "field", "meant"),
+    [
+        ("hosts:\n  x: {adress: a.example}\n", "hosts.x.adress", "address"),
+        ("hosts:\n  c: {kind: slurm, partiton: debug}\n", "hosts.c.partiton", "partition"),
+        ("localhost: {pol_interval: 3}\n", "hosts.localhost.pol_interval", "poll_interval"),
+    ],
+)
+def test_a_misspelt_key_of_the_hosts_file_is_refused_with_the_key_meant(
+        home: Path, text: str, field: str, meant: str) -> None:
+    """As in a workflow's ``hosts:``: before, the hosts file kept a typo as a kind option
+    that no kind read, without a word."""
+    path = _write_hosts(home, text)
+    with pytest.raises(SpecError) as info:
+        config.known_hosts()
+    assert str(info.value) == f"{path}: field '{field}': unknown key; did you mean '{meant}'?"
+
+
+def test_other_unknown_keys_of_the_hosts_file_are_kept_and_logged(home: Path, caplog) -> None:
+    path = _write_hosts(home, "hosts:\n  c: {address: a, kind: slurm, partition: debug, frobnicate: 1}\n")
+    with caplog.at_level("WARNING", logger="hybridflow.config"):
+        entry = config.known_hosts()["c"]
+    assert dict(entry.options) == {"partition": "debug", "frobnicate": 1}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: unknown host keys kept as host options (no kind reads them): hosts.c.frobnicate"]
+
+
 def test_hosts_file_syntax_error_names_line(home: Path) -> None:
     path = _write_hosts(home, "hosts:\n  a: {address: [\n")
     with pytest.raises(SpecError) as info:
