@@ -27,7 +27,7 @@ import httpx
 
 from . import config
 from .errors import HybridflowError
-from .service.tokens import TokenError, read_token
+from .service.tokens import read_token
 
 API = "/api/v1/services"
 #: seconds one long poll asks the service to wait
@@ -57,10 +57,7 @@ class ServiceCallError(HybridflowError):
 
 def _default_token() -> str | None:
     """The token the service on this machine uses (as ``hflow service`` reads it)."""
-    try:
-        return read_token(config.home_path())
-    except TokenError as exc:
-        raise HybridflowError(str(exc)) from exc
+    return read_token(config.home_path())
 
 
 def _check(response: httpx.Response) -> httpx.Response:

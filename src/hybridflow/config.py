@@ -80,14 +80,16 @@ def hosts_path() -> Path:
     return home() / "hosts.yaml"
 
 
+def _entries(doc: Any) -> Any:
+    """The host entries of a hosts document (the top-level ``hosts:`` key is optional)."""
+    return doc["hosts"] if isinstance(doc, Mapping) and set(doc) == {"hosts"} else doc
+
+
 def parse_hosts(doc: Any, *, file: str | None) -> dict[str, HostConfig]:
     """Host configs of a hosts document; every problem is one :class:`SpecError`."""
+    doc = _entries(doc)
     if doc is None:
         return {}
-    if isinstance(doc, Mapping) and set(doc) == {"hosts"}:
-        doc = doc["hosts"]
-        if doc is None:
-            return {}
     if not isinstance(doc, Mapping):
         raise SpecError("must be a mapping of host name to settings", file=file, field="hosts")
     if not doc:
@@ -112,8 +114,7 @@ def _hosts_file(path: str, mtime: float) -> dict[str, HostConfig]:
     error; other unknown keys are logged once per version of the file)."""
     limits = Limits.from_env()
     doc = parse(read_text(path, limits=limits), limits=limits, file=path)
-    entries = doc["hosts"] if isinstance(doc, Mapping) and set(doc) == {"hosts"} else doc
-    for line in check_host_keys(entries, path):
+    for line in check_host_keys(_entries(doc), path):
         log.warning("%s", line)
     return parse_hosts(doc, file=path)
 

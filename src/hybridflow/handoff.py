@@ -62,7 +62,7 @@ def asked(spec: WorkflowSpec, detach: bool | None) -> bool:
     in_file = wanted(spec)
     if not (in_file if detach is None else detach):
         return False
-    if not any(host_class(job.kind).capabilities.hands_off for job in spec.jobs.values()):
+    if not any(host_class(kind).capabilities.hands_off for kind in {job.kind for job in spec.jobs.values()}):
         how = "true" if detach is None else "--detach"
         raise SpecError(f"{how}, but no job runs on a host that hands off (Slurm)", file=spec.source,
                         field="handoff" if detach is None else None)

@@ -20,11 +20,15 @@ log = logging.getLogger(__name__)
 LOG_INTERVAL = 0.5  # seconds between log reads of one running attempt (at least)
 
 
+def _interval(host: Host) -> float:
+    return max(LOG_INTERVAL, host.log_interval)
+
+
 def began_running(attempt: Attempt, host: Host, now: float) -> None:
     """The attempt runs from ``now``: its first log read is one interval later (a job that
     ends sooner has its log read once, when it ends; no round is spent on it before)."""
     attempt.running_since = now
-    attempt.next_log_read = now + max(LOG_INTERVAL, host.log_interval)
+    attempt.next_log_read = now + _interval(host)
 
 
 async def read_due(run_state: RunState, hosts: HostPool, now: float) -> None:
@@ -32,7 +36,7 @@ async def read_due(run_state: RunState, hosts: HostPool, now: float) -> None:
     due = [a for a in run_state.active.values()
            if a.state is JobState.RUNNING and a.sub is not None and now >= a.next_log_read]
     for attempt in due:
-        attempt.next_log_read = now + max(LOG_INTERVAL, hosts[attempt.host_key].host.log_interval)
+        attempt.next_log_read = now + _interval(hosts[attempt.host_key].host)
     if len(due) == 1:
         await mine(due[0], hosts[due[0].host_key].host, run_state)
     elif due:

@@ -138,3 +138,7 @@ def test_the_default_token_is_the_services_and_an_empty_file_is_named(
     (tmp_path / "service-token").write_text("", encoding="utf-8")
     with pytest.raises(hf.HybridflowError, match="service-token is empty"):
         hf.Client(svc.url)
+    called = hflow(tmp_path, "service", "call", "forecast", "region={\"name\": \"x\"}", "--url", svc.url)
+    assert called.returncode == 1 and called.stdout == ""
+    assert called.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'service-token'} is empty: delete it or run 'hflow service token --rotate'"]

@@ -38,6 +38,7 @@ app = typer.Typer(
     cls=lazy_group(*SUBAPPS),
 )
 
+
 def _error(text: str) -> None:
     """One line on stderr: ``error: TEXT`` (red on a terminal; rich imported only here)."""
     from rich.console import Console

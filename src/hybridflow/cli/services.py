@@ -117,7 +117,7 @@ def call(
         if record is None:
             raise SpecError("no service is running for this home: 'hflow service start', or pass --url")
         url = record.url
-    with Client(url, token or tokens.read_token(home), timeout=timeout) as client, reaching(url):
+    with Client(url, token, timeout=timeout) as client, reaching(url):  # no token: the home's
         if no_wait:
             print(client.submit(name, **kwargs)["id"])
             return

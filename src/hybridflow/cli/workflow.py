@@ -567,6 +567,7 @@ def cancel(positional: str = NameArgument,
 def _sweep_status_table(view: WorkflowView, group: bool | None) -> Table:
     """The status table; with ``group`` (default: when sweeps exist) one row per sweep."""
     from rich import box
+    from rich.table import Table
     from rich.text import Text
 
     from ..labels import format_duration
@@ -578,8 +579,6 @@ def _sweep_status_table(view: WorkflowView, group: bool | None) -> Table:
         return render.status_table(view)
     rows = group_rows(render.status_rows(view), sweeps)
     counts = ", ".join(f"{n} {state}" for state, n in view.counts().items())
-    from rich.table import Table
-
     table = Table(title=f"{view.name}: {state_text(view)}" + (f" ({counts})" if counts else ""),
                   box=box.SIMPLE_HEAD, collapse_padding=True)
     widths = {"job": max((len(r["job"]) for r in rows), default=3),
@@ -628,7 +627,6 @@ def expand(
         return
     from rich import box
     from rich.table import Table
-
 
     table = Table(title=f"{spec.name}: {len(rows)} jobs, {len(spec.edges)} dependencies", box=box.SIMPLE_HEAD)
     columns = [c for c in ("job", "sweep", "parameters", "output_dir", "kind", "host", "command")

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 #: keys of a service in services.yaml besides the function's host options
 SERVICE_KEYS = ("function", "workflow", "path", "description")
 WORKFLOW_KEYS = ("workflow", "description")
+#: a service is one of these
+TARGET_KEYS = ("function", "workflow")
 FILE_KEYS = ("retention", "services")
 
 
@@ -248,14 +250,14 @@ def load_file(db: ServiceDB, path: Path) -> list[str]:
 def _file_row(name: str, body: Any, path: Path) -> ServiceRow:
     where = f"services.{name}"
     if not isinstance(body, Mapping) or ("function" in body) == ("workflow" in body):
-        near = [k for k in body if difflib.get_close_matches(str(k), ("function", "workflow"), n=1)] \
-            if isinstance(body, Mapping) else []
-        hint = _did_you_mean(str(near[0]), ("function", "workflow")) if len(near) == 1 else ""
+        keys = [str(k) for k in body] if isinstance(body, Mapping) else []
+        near = [m for k in keys for m in difflib.get_close_matches(k, TARGET_KEYS, n=1)]
+        hint = f" (did you mean '{near[0]}'?)" if len(near) == 1 else ""
         raise SpecError(f"needs one of 'function: module:function' and 'workflow: FILE'{hint}",
                         file=str(path), field=where)
     try:
         if "workflow" in body:
-            extra = sorted(set(body) - {"workflow", "description"})
+            extra = sorted(set(body) - set(WORKFLOW_KEYS))
             if extra:
                 raise SpecError(f"unknown key '{extra[0]}' of a workflow service{_did_you_mean(extra[0], WORKFLOW_KEYS)}")
             return workflow_row(name, path.parent / str(body["workflow"]))

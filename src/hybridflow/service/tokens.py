@@ -20,6 +20,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from ..errors import HybridflowError
+
 log = logging.getLogger(__name__)
 
 TOKEN_FILE = "service-token"
@@ -27,8 +29,8 @@ TOKEN_FILE = "service-token"
 TOKEN_ENV = "HYBRIDFLOW_SERVICE_TOKEN"
 
 
-class TokenError(Exception):
-    """The token file cannot be used (unreadable, empty)."""
+class TokenError(HybridflowError):
+    """The token file cannot be used (unreadable, empty): one line, like every hybridflow error."""
 
 
 def token_path(home: Path) -> Path:
