@@ -126,7 +126,7 @@ class LocalHost(Host):
                     pass
         except OSError as exc:
             raise HostError(f"job '{job.job}': cannot prepare {job.workdir}: {exc.strerror}") from exc
-        footer = f"printf 'ended %s\\n' {shlex.quote(job.token)} >&3 2>/dev/null"
+        footer = f"builtin printf 'ended %s\\n' {shlex.quote(job.token)} >&3 2>/dev/null"
         return wrapper.render(job, payload, workdir=os.path.abspath(job.workdir), cwd=str(job.base_dir.resolve()),
                               venv=venv, footer=footer)
 

@@ -7,6 +7,14 @@ and writes ``STATUS TOKEN`` to ``{stem}.exit`` (one short write: a reader that f
 file empty treats it as not written yet; see :mod:`.attempt` for why the token). Completion
 is read from that file, never from a progress line. This is the one place where command
 lines for a shell are quoted.
+
+The payload runs in the wrapper's own shell (``{ ...; }``), and an ``EXIT`` trap writes the
+exit file, so a user's shell line that calls ``exit`` or fails under ``set -e`` still
+leaves its status. A subshell around it would cost a fork per attempt: bash forks again
+for the command an ``eval`` runs, so a line such as ``python train.py`` took two forks
+where it now takes one, and a line of builtins (``true``, ``echo``) none. A line that
+could take the wrapper's place or its trap (the words ``exec``, ``trap``, ``eval``,
+``source`` or a ``.`` command) still runs in a subshell (:func:`isolated`).
 """
 
 from __future__ import annotations
@@ -26,6 +34,16 @@ from .base import StagedJob
 NOTEBOOK_RUNNER = "run_notebook.py"
 #: what a variable name exported by the wrapper must be (it reaches the shell unquoted)
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: words of a shell line that could replace the wrapper's process, its ``EXIT`` trap, or run
+#: text not seen here; such a line runs in a subshell
+_TAKES_OVER = re.compile(r"(?<![\w.-])(?:exec|trap|eval|source)(?![\w.-])|(?<![\w./-])\.(?=\s|$)")
+
+
+def isolated(line: str) -> bool:
+    """Whether a user's shell line must run in a subshell of the wrapper: it mentions
+    ``exec``, ``trap``, ``eval``, ``source`` or ``.`` as a word (also inside quotes: a false
+    alarm costs one fork, a miss the attempt's exit file)."""
+    return _TAKES_OVER.search(line) is not None
 
 
 @functools.cache
@@ -77,7 +95,10 @@ def render(
     """
     q = shlex.quote
     files = AttemptFiles(workdir, job.stem)
-    line = f"eval {q(payload)}" if isinstance(payload, str) else shlex.join(payload)
+    if isinstance(payload, str):
+        line = f"( eval {q(payload)} )" if isolated(payload) else f"{{ eval {q(payload)}; }}"
+    else:
+        line = f"{{ {shlex.join(payload)}; }}"
     activate = f". {q(str(PurePosixPath(venv) / 'bin' / 'activate'))}" if venv else ""
     env = {**job.env, **(environment or {})}
     for key in env:
