@@ -6,7 +6,8 @@ Produced by :class:`hybridflow.runstate.RunState`, applied by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from .states import JobState, WorkflowState
 from .usage import Usage
@@ -76,3 +77,80 @@ class RunEnd:
 
 
 Write = StateChange | NewAttempt | AttemptChange | ProgressChange | FingerprintChange | RunEnd
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """A job's moves and progress of one round, in order, and its fingerprint: one update
+    of its row (:func:`coalesce`)."""
+
+    job: str
+    moves: tuple[StateChange | ProgressChange, ...] = ()
+    fingerprint: str | None = None
+
+
+RowWrite = JobRow | NewAttempt | AttemptChange | FingerprintChange
+
+
+def coalesce(writes: Sequence[Write]) -> list[RowWrite]:
+    """The row writes of a round without a :class:`RunEnd`: one per job row and one per
+    attempt row, each at the place of that row's first write.
+
+    Applying them leaves the rows that applying ``writes`` in order leaves: no write of a
+    round reads a row another one wrote, except the check of a job's move against the
+    transition table, which the store makes for the whole chain of a :class:`JobRow`.
+    A short job's round (running, done, the fingerprint, the next job's attempt) takes five
+    statements instead of eleven. Events are not rows here: the store writes one per
+    move, in the order of ``writes``.
+    """
+    out: list[RowWrite] = []
+    at: dict[str, int] = {}  # job name or attempt token -> its place in out
+    moved = {w.job for w in writes if isinstance(w, StateChange | ProgressChange)}
+    for write in writes:
+        match write:
+            case StateChange() | ProgressChange():
+                place = at.setdefault(write.job, len(out))
+                if place == len(out):
+                    out.append(JobRow(write.job, (write,)))
+                else:
+                    row = out[place]
+                    assert isinstance(row, JobRow)
+                    out[place] = replace(row, moves=(*row.moves, write))
+            case FingerprintChange() if write.job in moved:
+                place = at.setdefault(write.job, len(out))
+                if place == len(out):
+                    out.append(JobRow(write.job, fingerprint=write.fingerprint))
+                else:
+                    row = out[place]
+                    assert isinstance(row, JobRow)
+                    out[place] = replace(row, fingerprint=write.fingerprint)
+            case AttemptChange():
+                place = at.setdefault(write.token, len(out))
+                if place == len(out):
+                    out.append(write)
+                else:
+                    earlier = out[place]
+                    assert isinstance(earlier, AttemptChange)
+                    out[place] = _merged(earlier, write)
+            case RunEnd():
+                raise ValueError("coalesce: a round's RunEnd is applied on its own")
+            case _:
+                out.append(write)
+    return out
+
+
+def _merged(first: AttemptChange, then: AttemptChange) -> AttemptChange:
+    """Two changes of one attempt as one: later values win, ``message`` goes with the last
+    ``state``, the first ``started`` is kept (as the store keeps it)."""
+    stated = then if then.state is not None else first
+    return AttemptChange(
+        first.token,
+        state=stated.state,
+        message=stated.message,
+        exit_code=then.exit_code if then.exit_code is not None else first.exit_code,
+        native_id=then.native_id if then.native_id is not None else first.native_id,
+        log_offset=then.log_offset if then.log_offset is not None else first.log_offset,
+        started=first.started if first.started is not None else then.started,
+        ended=then.ended if then.ended is not None else first.ended,
+        usage=then.usage if then.usage is not None else first.usage,
+    )

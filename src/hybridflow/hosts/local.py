@@ -61,10 +61,13 @@ def _group(pgid: int) -> list[int]:
 def read_stamped(path: str) -> str:
     """The text of a small attempt file, empty when it does not exist (yet)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(256)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return ""
+    try:
+        return os.read(fd, 256).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
 
 
 class LocalHost(Host):
@@ -84,6 +87,7 @@ class LocalHost(Host):
         self._max_parallel = config.max_parallel or os.cpu_count() or 1
         self._runner = str(Path(wrapper.__file__).parent / "templates" / wrapper.NOTEBOOK_RUNNER)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._resolved: dict[Path, str] = {}  # a workflow's folder, resolved once per run
 
     def _ended(self, token: str) -> None:
         """An attempt's own report or its pidfd: wake the engine once per attempt."""
@@ -127,8 +131,10 @@ class LocalHost(Host):
         except OSError as exc:
             raise HostError(f"job '{job.job}': cannot prepare {job.workdir}: {exc.strerror}") from exc
         footer = f"builtin printf 'ended %s\\n' {shlex.quote(job.token)} >&3 2>/dev/null"
-        return wrapper.render(job, payload, workdir=os.path.abspath(job.workdir), cwd=str(job.base_dir.resolve()),
-                              venv=venv, footer=footer)
+        cwd = self._resolved.get(job.base_dir)
+        if cwd is None:
+            cwd = self._resolved[job.base_dir] = str(job.base_dir.resolve())
+        return wrapper.render(job, payload, workdir=os.path.abspath(job.workdir), cwd=cwd, venv=venv, footer=footer)
 
     def _watch(self, pid: int, token: str) -> None:
         """Report the end of ``pid`` even when it was killed (Linux: a pidfd)."""

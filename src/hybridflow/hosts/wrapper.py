@@ -23,6 +23,7 @@ import functools
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import PurePosixPath
 from string import Template
@@ -51,9 +52,41 @@ def template_text(name: str) -> str:
     return resources.files("hybridflow.hosts").joinpath("templates", name).read_text(encoding="utf-8")
 
 
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """A ``string.Template`` text cut once at its placeholders: ``texts[i]`` comes before
+    ``names[i]``, ``texts[-1]`` ends it. Filling it is one join; ``Template.substitute``
+    scans the whole text again for every attempt."""
+
+    texts: tuple[str, ...]
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, template: str) -> _Split:
+        texts, names, pending, at = [], [], [], 0
+        for match in Template.pattern.finditer(template):
+            pending.append(template[at:match.start()])
+            at = match.end()
+            if match.group("escaped") is not None:
+                pending.append("$")
+                continue
+            name = match.group("named") or match.group("braced")
+            if name is None:
+                raise ValueError(f"invalid placeholder in a wrapper template at {match.start()}")
+            texts.append("".join(pending))
+            names.append(name)
+            pending = []
+        texts.append("".join([*pending, template[at:]]))
+        return cls(tuple(texts), tuple(names))
+
+    def fill(self, values: Mapping[str, object]) -> str:
+        parts = [part for text, name in zip(self.texts, self.names) for part in (text, str(values[name]))]
+        return "".join([*parts, self.texts[-1]])
+
+
 @functools.cache
-def _job_template() -> Template:
-    return Template(template_text("job.sh"))
+def _job_template() -> _Split:
+    return _Split.of(template_text("job.sh"))
 
 
 def payload_argv(job: StagedJob, script: str | None, python: str, notebook_runner: str) -> list[str] | str:
@@ -105,7 +138,7 @@ def render(
         if not ENV_NAME.fullmatch(key):
             raise HostError(f"job '{job.job}': environment variable name {key!r} is not a shell name")
     exports = "\n".join(f"export {key}={q(value)}" for key, value in env.items())
-    return _job_template().substitute(
+    return _job_template().fill(dict(
         header="\n".join(header),
         workflow=q(job.workflow).replace("\n", " "),
         workflow_q=q(job.workflow),
@@ -123,7 +156,7 @@ def render(
         activate=activate,
         payload=line,
         footer=footer,
-    )
+    ))
 
 
 def render_array(header: Sequence[str], wrappers: Sequence[str]) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import BusyError, LockedError, NotFoundError, StateError, StoreError
 from ..processes import same_process, start_stamp
-from ..rounds import AttemptChange, FingerprintChange, NewAttempt, ProgressChange, RunEnd, StateChange, Write
+from ..rounds import AttemptChange, FingerprintChange, JobRow, NewAttempt, ProgressChange, RunEnd, StateChange, Write, coalesce
 from ..snapshot import AttemptView, JobView, RunView, WorkflowView
 from ..spec import JobSpec, WorkflowSpec
 from ..states import JobState, WorkflowState, predecessors
@@ -51,6 +51,21 @@ _THIS_RUN_ATTEMPT = (
     "LEFT JOIN attempts a ON a.workflow_id=jobs.workflow_id AND a.job=jobs.name AND a.number=jobs.attempt "
     "AND jobs.state NOT IN ('ready', 'skipped') AND a.created >= COALESCE(w.t0, 0)"
 )
+
+EVENT_SQL = "INSERT INTO events (workflow_id, job, ts, kind, state, progress, message) VALUES (?,?,?,?,?,?,?)"
+#: a job's progress after a move to these states
+_PROGRESS_AT = {JobState.SUBMITTED: 0, JobState.DONE: 100}
+
+
+def _events(wid: int, writes: Iterable[Write]) -> list[tuple[Any, ...]]:
+    """The event rows of a round's writes, in order: one per move and per progress mark."""
+    rows: list[tuple[Any, ...]] = []
+    for write in writes:
+        if isinstance(write, StateChange):
+            rows.append((wid, write.job, write.ts, "state", write.state.value, None, write.message))
+        elif isinstance(write, ProgressChange):
+            rows.append((wid, write.job, write.ts, "progress", None, write.progress, write.message))
+    return rows
 
 
 def _spec_meta(spec: WorkflowSpec) -> str:
@@ -555,10 +570,7 @@ class Store:
 
     def event(self, wid: int, job: str | None, kind: str, state: str | None, progress: int | None,
               message: str | None, ts: float | None = None) -> None:
-        self.db.execute(
-            "INSERT INTO events (workflow_id, job, ts, kind, state, progress, message) VALUES (?,?,?,?,?,?,?)",
-            (wid, job, ts or time.time(), kind, state, progress, message),
-        )
+        self.db.execute(EVENT_SQL, (wid, job, ts or time.time(), kind, state, progress, message))
 
     def set_job_state(self, wid: int, job: str, state: JobState, *, message: str | None = None,
                       attempt: int | None = None, ts: float | None = None) -> None:
@@ -566,32 +578,51 @@ class Store:
 
         Raises :class:`StateError` for a move the transition table forbids.
         """
-        now = ts or time.time()
-        # success clears what an earlier attempt said ("attempt 2 failed; retry..."); other moves keep it
-        sets = ["state=?", "modified=?", "message=?" if state is JobState.DONE else "message=COALESCE(?, message)"]
-        args: list[Any] = [state.value, now, message]
-        if state is JobState.SUBMITTED:
-            sets.append("progress=0")
-        if state is JobState.DONE:
-            sets.append("progress=100")
-        if attempt is not None:
-            sets.append("attempt=?")
-            args.append(attempt)
-        allowed = [old.value for old in predecessors(state)]
-        cursor = self.db.execute(
-            f"UPDATE jobs SET {', '.join(sets)} WHERE workflow_id=? AND name=? "
-            f"AND state IN ({','.join('?' * len(allowed))})",
-            [*args, wid, job, *allowed],
-        )
-        if cursor.rowcount != 1:
-            row = self.db.execute("SELECT state FROM jobs WHERE workflow_id=? AND name=?", (wid, job)).fetchone()
-            raise StateError(f"job '{job}': cannot go from {row['state'] if row else 'nowhere'} to {state.value}")
-        self.event(wid, job, "state", state.value, None, message, now)
+        change = StateChange(job, state, ts or time.time(), message, attempt)
+        self._update_job(wid, JobRow(job, (change,)))
+        self.db.executemany(EVENT_SQL, _events(wid, [change]))
 
-    def set_progress(self, wid: int, job: str, progress: int, message: str | None, ts: float | None = None) -> None:
-        now = ts or time.time()
-        self.db.execute("UPDATE jobs SET progress=?, modified=? WHERE workflow_id=? AND name=?", (progress, now, wid, job))
-        self.event(wid, job, "progress", None, progress, message, now)
+    def _update_job(self, wid: int, row: JobRow) -> None:
+        """One UPDATE of a job's row for its moves of a round, in order (see
+        :func:`~hybridflow.rounds.coalesce`): the first move is checked in SQL against the
+        row's state, each later one against the move before it.
+
+        Success clears what an earlier attempt said ("attempt 2 failed; retry..."); other
+        moves keep the message unless they bring one. Raises :class:`StateError`.
+        """
+        sets: dict[str, Any] = {}
+        first: JobState | None = None
+        last: JobState | None = None
+        for move in row.moves:
+            sets["modified"] = move.ts
+            if isinstance(move, ProgressChange):
+                sets["progress"] = move.progress
+                continue
+            if last is None:
+                first = move.state
+            elif last not in predecessors(move.state):
+                raise StateError(f"job '{row.job}': cannot go from {last.value} to {move.state.value}")
+            last = sets["state"] = move.state
+            if move.state is JobState.DONE or move.message is not None:
+                sets["message"] = move.message
+            if move.state in _PROGRESS_AT:
+                sets["progress"] = _PROGRESS_AT[move.state]
+            if move.attempt is not None:
+                sets["attempt"] = move.attempt
+        if row.fingerprint is not None:
+            sets["fingerprint"] = row.fingerprint
+        if not sets:
+            return
+        args = [value.value if isinstance(value, JobState) else value for value in sets.values()]
+        sql = f"UPDATE jobs SET {', '.join(f'{column}=?' for column in sets)} WHERE workflow_id=? AND name=?"
+        if first is None:
+            self.db.execute(sql, [*args, wid, row.job])
+            return
+        allowed = [old.value for old in predecessors(first)]
+        cursor = self.db.execute(f"{sql} AND state IN ({','.join('?' * len(allowed))})", [*args, wid, row.job, *allowed])
+        if cursor.rowcount != 1:
+            found = self.db.execute("SELECT state FROM jobs WHERE workflow_id=? AND name=?", (wid, row.job)).fetchone()
+            raise StateError(f"job '{row.job}': cannot go from {found['state'] if found else 'nowhere'} to {first.value}")
 
     def add_attempt(self, wid: int, *, job: str, number: int, token: str, kind: str, host: str,
                     workdir: str, stem: str, ts: float | None = None) -> None:
@@ -623,28 +654,36 @@ class Store:
             self.db.execute(f"UPDATE attempts SET {', '.join(sets)} WHERE token=?", [*args, change.token])
 
     def apply(self, wid: int, writes: Sequence[Write], *, durable: bool = False) -> None:
-        """Write one round of a run (:mod:`hybridflow.runstate`) in one transaction, in order.
+        """Write one round of a run (:mod:`hybridflow.runstate`) in one transaction: one
+        statement per row it changes (:func:`~hybridflow.rounds.coalesce`) and its events in
+        order; a :class:`RunEnd` counts the rows written before it.
 
         Raises :class:`StateError` (and writes nothing) when a job's move is not allowed.
         """
         with self.transaction(durable=durable):
-            for write in writes:
-                match write:
-                    case StateChange():
-                        self.set_job_state(wid, write.job, write.state, message=write.message,
-                                           attempt=write.attempt, ts=write.ts)
-                    case AttemptChange():
-                        self.update_attempt(write)
-                    case NewAttempt():
-                        self.add_attempt(wid, job=write.job, number=write.number, token=write.token,
-                                         kind=write.kind, host=write.host, workdir=write.workdir,
-                                         stem=write.stem, ts=write.ts)
-                    case ProgressChange():
-                        self.set_progress(wid, write.job, write.progress, write.message, write.ts)
-                    case FingerprintChange():
-                        self.set_fingerprint(wid, write.job, write.fingerprint)
-                    case RunEnd():
-                        self.end_run(wid, write.state)
+            segment: list[Write] = []
+            for write in [*writes, None]:
+                if write is not None and not isinstance(write, RunEnd):
+                    segment.append(write)
+                    continue
+                self._apply_rows(wid, segment)
+                segment = []
+                if write is not None:
+                    self.end_run(wid, write.state)
+
+    def _apply_rows(self, wid: int, writes: Sequence[Write]) -> None:
+        for row in coalesce(writes):
+            match row:
+                case JobRow():
+                    self._update_job(wid, row)
+                case AttemptChange():
+                    self.update_attempt(row)
+                case NewAttempt():
+                    self.add_attempt(wid, job=row.job, number=row.number, token=row.token, kind=row.kind,
+                                     host=row.host, workdir=row.workdir, stem=row.stem, ts=row.ts)
+                case FingerprintChange():
+                    self.set_fingerprint(wid, row.job, row.fingerprint)
+        self.db.executemany(EVENT_SQL, _events(wid, writes))
 
     def set_fingerprint(self, wid: int, job: str, fingerprint: str) -> None:
         self.db.execute("UPDATE jobs SET fingerprint=? WHERE workflow_id=? AND name=?", (fingerprint, wid, job))
