@@ -7,7 +7,8 @@ ticks since boot *plus the boot time as the wall clock has it now*, so stepping 
 (NTP after a laptop wakes, a manual ``date -s``) shifts it by the step, and a live
 coordinator would look dead, its lock free to take. On Linux the stamp is therefore the
 start in seconds since boot, read from ``/proc/PID/stat``; elsewhere (macOS, Windows) it
-is ``create_time()``, which those systems record once at the start.
+is ``create_time()``, which those systems record once at the start (psutil is imported
+only then).
 
 A stamp written before this rule (a wall-clock ``create_time()``, in the billions) is
 compared the old way, so a coordinator of an older version still holds its lock.
@@ -18,8 +19,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-
-import psutil
 
 #: how far two stamps of one process may differ (both are read with the same rule)
 TOLERANCE_S = 1.0
@@ -38,6 +37,8 @@ def _since_boot(pid: int) -> float | None:
 
 
 def _create_time(pid: int) -> float | None:
+    import psutil  # not on Linux's usual path (nor a local run's): about 8 ms of start-up
+
     try:
         return psutil.Process(pid).create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):

@@ -7,10 +7,12 @@ reports on the launcher's pipe after writing its exit file, and on Linux a pidfd
 catches an attempt killed before it could; :meth:`Host.notify` then wakes the engine.
 Jobs run in the workflow's folder (as make and Snakemake do), so the user's files beside
 the workflow are theirs to use and their outputs land there. Logs, exit codes and PIDs are
-plain files in the run directory (:mod:`.attempt`); a
-restarted coordinator finds an attempt by its token in them, and re-attaches to a PID only
-if that process existed when the attempt's pid file was written (so PID reuse cannot fool
-it).
+plain files in the run directory (:mod:`.attempt`); a restarted coordinator finds an
+attempt by its token in them, and re-attaches to a PID only if that process existed when
+the attempt's pid file was written (so PID reuse cannot fool it).
+
+psutil (about 8 ms of a short run's start-up) is imported once a process must be looked
+at: a running attempt polled, a cancel.
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import psutil
 
 from ..errors import HostError
 from ..states import JobState
@@ -48,6 +48,8 @@ def _pid(native_id: str | None) -> int | None:
 
 def _group(pgid: int) -> list[int]:
     """Live (non-zombie) processes of a process group."""
+    import psutil
+
     found = []
     for proc in psutil.process_iter(["status"]):
         try:
@@ -159,6 +161,8 @@ class LocalHost(Host):
         pid = _pid(sub.native_id)
         if pid is None:
             return False
+        import psutil
+
         try:
             proc = psutil.Process(pid)
             if proc.status() == psutil.STATUS_ZOMBIE:
@@ -250,6 +254,8 @@ class LocalHost(Host):
 
     @staticmethod
     def _group_alive(pid: int) -> bool:
+        import psutil
+
         if os.name != "posix":
             return psutil.pid_exists(pid)
         try:
@@ -266,6 +272,8 @@ class LocalHost(Host):
     @staticmethod
     def _signal_group(pid: int, sig: int) -> None:
         """Signal the attempt's whole process group (its session, on POSIX)."""
+        import psutil
+
         try:
             if os.name == "posix":
                 os.killpg(pid, sig)
