@@ -135,7 +135,8 @@ class Engine:
             while not await self.tick():
                 assert self._wake is not None
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._next_wait())
+                    async with asyncio.timeout(self._next_wait()):  # no task per wait, as wait_for makes
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
                 self._wake.clear()

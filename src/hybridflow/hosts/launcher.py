@@ -98,7 +98,8 @@ class Launcher:
         try:
             proc.stdin.write("".join(chunks).encode())
             await proc.stdin.drain()
-            return list(await asyncio.wait_for(asyncio.gather(*futures), START_TIMEOUT))
+            async with asyncio.timeout(START_TIMEOUT):
+                return [await future for future in futures]
         except (OSError, TimeoutError) as exc:
             for token, _ in items:
                 self._waiting.pop(token, None)
