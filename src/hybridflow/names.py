@@ -103,6 +103,8 @@ def expand(term: str) -> list[str]:
     >>> expand("n[a,b][1-2]")
     ['na1', 'na2', 'nb1', 'nb2']
     """
+    if "[" not in term and "]" not in term:  # most names: nothing to expand
+        return [term]
     pieces: list[list[str]] = []
     pos = 0
     if term_size(term) > MAX_EXPANSION:
@@ -130,6 +132,8 @@ def _count(body: str) -> int:
 
 def split_terms(text: str) -> list[str]:
     """``a,b[1-2],c`` split at the commas outside brackets, not expanded."""
+    if "[" not in text:
+        return [term.strip() for term in text.split(",") if term.strip()]
     terms: list[str] = []
     depth = 0
     current: list[str] = []
@@ -149,6 +153,8 @@ def split_terms(text: str) -> list[str]:
 
 def term_size(term: str) -> int:
     """How many names ``term`` expands to (``x[1-3][a,b]`` → 6), without expanding it."""
+    if "[" not in term:
+        return 1
     size = 1
     for match in re.finditer(r"\[([^\[\]]*)\]", term):
         size *= max(_count(match.group(1)), 1)

@@ -1,8 +1,9 @@
 """A shell line runs in the wrapper's own shell, and still always leaves its exit status.
 
-The wrapper runs an ``exec:`` line without a subshell (one fork less per attempt) and
-writes the exit file from an ``EXIT`` trap; a line that could replace the wrapper's
-process or its trap runs in a subshell as before. Real local runs.
+The wrapper runs an ``exec:`` line without a subshell (one fork less per attempt); a line
+that could end or take over the wrapper's shell runs in a subshell as before, and an
+``EXIT`` trap writes the exit file should the shell end inside a line all the same. Real
+local runs.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def test_a_plain_line_runs_in_the_wrapper_process(home: Path, write_workflow) ->
         ("echo before; exit 6; echo after", 6, "before", "after"),
         ("set -e; false; echo never", 1, None, "never"),
         ("f() { exit 7; }; f", 7, None, None),
+        ("echo ${HF_NOT_SET:?required}; echo never", 1, "required", "never"),  # ends the shell, inline
         ("exec bash -c 'echo replaced; exit 4'", 4, "replaced", None),
         ("trap 'echo bye' EXIT; exit 5", 5, "bye", None),
         ("trap - EXIT; exit 8", 8, None, None),
@@ -51,12 +53,13 @@ def test_every_way_out_of_a_line_leaves_its_status(home: Path, write_workflow, l
     assert (jobs["a"].state, jobs["a"].exit_code) == (JobState.FAILED, code)
     assert jobs["b"].state is JobState.DONE
     log = (Path(wf.status().run_dir) / "a.log").read_text()
+    assert "Bad file descriptor" not in log  # the wrapper's own lines say nothing in the job's log
     assert logged is None or logged in log
     assert not_logged is None or not_logged not in log
 
 
 def test_a_line_that_ends_well_after_changing_the_shell_is_done(home: Path, write_workflow) -> None:
-    wf = _run(write_workflow, "    a: {exec: 'set -eu; cd /; IFS=:; printf() { return 1; }; echo ok'}\n")
+    wf = _run(write_workflow, "    a: {exec: 'shopt -s nullglob; cd /; IFS=:; printf() { return 1; }; echo ok'}\n")
     assert wf.status().state is WorkflowState.DONE
     assert (Path(wf.status().run_dir) / "a.log").read_text() == "ok\n"
 
@@ -67,7 +70,9 @@ def test_a_line_that_ends_well_after_changing_the_shell_is_done(home: Path, writ
         ("true", False),
         ("python train.py --lr 0.1", False),
         ("ls ./data && cd .. && make -j2", False),
-        ("echo executor my-exec x.exec", False),
+        ("echo executor my-exec x.exec settings.py exit_code", False),
+        ("test -f data.csv || exit 1", True),
+        ("set -euo pipefail; make", True),
         ("exec python train.py", True),
         ("echo hi; trap 'rm -f x' EXIT", True),
         ("eval \"$CMD\"", True),

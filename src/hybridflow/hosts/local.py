@@ -11,8 +11,9 @@ plain files in the run directory (:mod:`.attempt`); a restarted coordinator find
 attempt by its token in them, and re-attaches to a PID only if that process existed when
 the attempt's pid file was written (so PID reuse cannot fool it).
 
-psutil (about 8 ms of a short run's start-up) is imported once a process must be looked
-at: a running attempt polled, a cancel.
+An attempt that a pidfd watches runs until the pidfd fires; psutil (about 8 ms of a short
+run's start-up) is imported only when a process must be looked at: an attempt re-attached,
+or polled where there is no pidfd (not Linux), or canceled.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from pathlib import Path
 
 from ..errors import HostError
 from ..states import JobState
-from . import staging, wrapper
+from . import wrapper
 from .attempt import AttemptFiles, parse_exit, parse_stamped
 from .base import Capabilities, Host, HostConfig, Observation, StagedJob, Submission
 from .launcher import Launcher
+from .outputs import check_outputs
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class LocalHost(Host):
         self._launched: set[str] = set()  # tokens this instance started (their PIDs are theirs)
         self._canceled: set[str] = set()
         self._exited: set[str] = set()  # attempts whose end was reported (one wake-up each)
+        self._watched: set[str] = set()  # attempts a pidfd watches: running until it fires
         self._outputs: dict[str, tuple[Path, list[str]]] = {}  # token -> (folder, stage_out patterns to check)
         self._launcher = Launcher(os.environ, self._ended, shutil.which("bash") or "bash")
         self._max_parallel = config.max_parallel or os.cpu_count() or 1
@@ -132,7 +135,7 @@ class LocalHost(Host):
                     pass
         except OSError as exc:
             raise HostError(f"job '{job.job}': cannot prepare {job.workdir}: {exc.strerror}") from exc
-        footer = f"builtin printf 'ended %s\\n' {shlex.quote(job.token)} >&3 2>/dev/null"
+        footer = f"builtin printf 'ended %s\\n' {shlex.quote(job.token)} 2>/dev/null >&3"
         cwd = self._resolved.get(job.base_dir)
         if cwd is None:
             cwd = self._resolved[job.base_dir] = str(job.base_dir.resolve())
@@ -152,9 +155,11 @@ class LocalHost(Host):
         def on_exit() -> None:
             loop.remove_reader(fd)
             os.close(fd)
+            self._watched.discard(token)
             self._ended(token)
 
         loop.add_reader(fd, on_exit)
+        self._watched.add(token)
 
     def _alive(self, sub: Submission) -> bool:
         """Whether the attempt's process runs: its PID is alive and really the attempt's."""
@@ -187,7 +192,7 @@ class LocalHost(Host):
         exit_file = AttemptFiles(sub.workdir, sub.stem).exit
         code = parse_exit(read_stamped(exit_file), sub.token)
         if code is None:
-            if self._alive(sub):
+            if sub.token in self._watched or self._alive(sub):
                 return Observation(JobState.RUNNING)
             code = parse_exit(read_stamped(exit_file), sub.token)  # it may have ended just now
         if sub.token in self._canceled:
@@ -221,7 +226,7 @@ class LocalHost(Host):
         """A job that succeeded without writing a ``stage_out`` file fails, naming it (as on
         SSH); the files are already in the workflow's folder, nothing is copied."""
         folder, outputs = self._outputs.pop(sub.token, (Path(), []))
-        return staging.check_outputs(outputs, sub, folder, obs)
+        return check_outputs(outputs, sub, folder, obs)
 
     def reattach(self, sub: Submission) -> None:
         """Watch an attempt started by an earlier coordinator."""

@@ -24,6 +24,7 @@ from ..states import JobState, Observation
 from . import staging
 from .attempt import AttemptFiles
 from .base import Host, HostConfig, StagedJob, Submission
+from .outputs import check_outputs
 from .shell import Shell, release_shell, shell_for
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class RunDirectory:
         if not patterns:
             return obs
         if self.shared:
-            return staging.check_outputs(patterns, sub, folder, obs)
+            return check_outputs(patterns, sub, folder, obs)
         return await staging.stage_out(self.shell, patterns, sub, workdir, folder, obs)
 
     async def _stage_record(self, workdir: str, stem: str) -> dict[str, Any] | None:

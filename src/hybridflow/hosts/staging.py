@@ -206,19 +206,6 @@ def _regular_files(job: StagedJob, match: Path, root: Path, follow: bool) -> lis
     return found
 
 
-def check_outputs(patterns: Sequence[str], sub: Submission, folder: Path, obs: Observation) -> Observation:
-    """A successful attempt whose job ran in the workflow's ``folder``: FAILED, naming the
-    first ``stage_out`` pattern that matches no file there (nothing is copied)."""
-    if obs.state is not JobState.DONE:
-        return obs
-    for pattern in patterns:
-        if not any(folder.glob(pattern)):
-            message = f"stage_out file '{pattern}' missing in {folder}"
-            log.warning("job %s: %s", sub.job, message)
-            return Observation(JobState.FAILED, obs.exit_code, message)
-    return obs
-
-
 async def stage_out(shell: Shell, patterns: Sequence[str], sub: Submission, workdir: str, folder: Path,
                     obs: Observation) -> Observation:
     """Copy the files of the ``stage_out`` ``patterns`` back into the workflow's ``folder``;

@@ -8,13 +8,15 @@ file empty treats it as not written yet; see :mod:`.attempt` for why the token).
 is read from that file, never from a progress line. This is the one place where command
 lines for a shell are quoted.
 
-The payload runs in the wrapper's own shell (``{ ...; }``), and an ``EXIT`` trap writes the
-exit file, so a user's shell line that calls ``exit`` or fails under ``set -e`` still
-leaves its status. A subshell around it would cost a fork per attempt: bash forks again
-for the command an ``eval`` runs, so a line such as ``python train.py`` took two forks
-where it now takes one, and a line of builtins (``true``, ``echo``) none. A line that
-could take the wrapper's place or its trap (the words ``exec``, ``trap``, ``eval``,
-``source`` or a ``.`` command) still runs in a subshell (:func:`isolated`).
+The payload runs in the wrapper's own shell (``{ ...; }``): a subshell around it would cost
+a fork per attempt, and bash forks again for the command an ``eval`` runs, so a line such
+as ``python train.py`` took two forks where it now takes one, and a line of builtins
+(``true``, ``echo``) none. A line that could end or take over the wrapper's shell (the
+words ``exit``, ``exec``, ``set``, ``trap``, ``eval``, ``source`` or a ``.`` command) still
+runs in a subshell (:func:`isolated`). An ``EXIT`` trap writes the exit file should the
+shell end inside the line all the same (``${X:?}`` of an unset variable): the file is
+written, and where the launcher's pipe is closed there, a pidfd (Linux) or the next poll
+notices the end.
 """
 
 from __future__ import annotations
@@ -35,15 +37,15 @@ from .base import StagedJob
 NOTEBOOK_RUNNER = "run_notebook.py"
 #: what a variable name exported by the wrapper must be (it reaches the shell unquoted)
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-#: words of a shell line that could replace the wrapper's process, its ``EXIT`` trap, or run
-#: text not seen here; such a line runs in a subshell
-_TAKES_OVER = re.compile(r"(?<![\w.-])(?:exec|trap|eval|source)(?![\w.-])|(?<![\w./-])\.(?=\s|$)")
+#: words of a shell line that could end the wrapper's shell, replace its process or its
+#: ``EXIT`` trap, or run text not seen here; such a line runs in a subshell
+_TAKES_OVER = re.compile(r"(?<![\w.-])(?:exit|exec|set|trap|eval|source)(?![\w.-])|(?<![\w./-])\.(?=\s|$)")
 
 
 def isolated(line: str) -> bool:
     """Whether a user's shell line must run in a subshell of the wrapper: it mentions
-    ``exec``, ``trap``, ``eval``, ``source`` or ``.`` as a word (also inside quotes: a false
-    alarm costs one fork, a miss the attempt's exit file)."""
+    ``exit``, ``exec``, ``set``, ``trap``, ``eval``, ``source`` or ``.`` as a word (also
+    inside quotes: a false alarm costs one fork)."""
     return _TAKES_OVER.search(line) is not None
 
 
