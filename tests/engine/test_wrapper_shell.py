@@ -1,9 +1,8 @@
 """A shell line runs in the wrapper's own shell, and still always leaves its exit status.
 
 The wrapper runs an ``exec:`` line without a subshell (one fork less per attempt); a line
-that could end or take over the wrapper's shell runs in a subshell as before, and an
-``EXIT`` trap writes the exit file should the shell end inside a line all the same. Real
-local runs.
+that could end or take over the wrapper's shell runs in a subshell as before. Real local
+runs.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ def test_a_plain_line_runs_in_the_wrapper_process(home: Path, write_workflow) ->
         ("echo before; exit 6; echo after", 6, "before", "after"),
         ("set -e; false; echo never", 1, None, "never"),
         ("f() { exit 7; }; f", 7, None, None),
-        ("echo ${HF_NOT_SET:?required}; echo never", 1, "required", "never"),  # ends the shell, inline
+        ("echo ${HF_NOT_SET:?required}; echo never", 1, "required", "never"),
         ("exec bash -c 'echo replaced; exit 4'", 4, "replaced", None),
         ("trap 'echo bye' EXIT; exit 5", 5, "bye", None),
         ("trap - EXIT; exit 8", 8, None, None),
@@ -73,6 +72,8 @@ def test_a_line_that_ends_well_after_changing_the_shell_is_done(home: Path, writ
         ("echo executor my-exec x.exec settings.py exit_code", False),
         ("test -f data.csv || exit 1", True),
         ("set -euo pipefail; make", True),
+        ("python train.py --data ${DATA:?set DATA}", True),
+        ("echo ${HOME:-/tmp} ${#PATH}", False),
         ("exec python train.py", True),
         ("echo hi; trap 'rm -f x' EXIT", True),
         ("eval \"$CMD\"", True),

@@ -11,12 +11,9 @@ lines for a shell are quoted.
 The payload runs in the wrapper's own shell (``{ ...; }``): a subshell around it would cost
 a fork per attempt, and bash forks again for the command an ``eval`` runs, so a line such
 as ``python train.py`` took two forks where it now takes one, and a line of builtins
-(``true``, ``echo``) none. A line that could end or take over the wrapper's shell (the
-words ``exit``, ``exec``, ``set``, ``trap``, ``eval``, ``source`` or a ``.`` command) still
-runs in a subshell (:func:`isolated`). An ``EXIT`` trap writes the exit file should the
-shell end inside the line all the same (``${X:?}`` of an unset variable): the file is
-written, and where the launcher's pipe is closed there, a pidfd (Linux) or the next poll
-notices the end.
+(``true``, ``echo``) none. A line that could end or take over the wrapper's shell before
+it writes the exit file still runs in a subshell (:func:`isolated`); the wrapper's own
+lines call builtins as such (a line may define a function ``printf``).
 """
 
 from __future__ import annotations
@@ -37,15 +34,17 @@ from .base import StagedJob
 NOTEBOOK_RUNNER = "run_notebook.py"
 #: what a variable name exported by the wrapper must be (it reaches the shell unquoted)
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-#: words of a shell line that could end the wrapper's shell, replace its process or its
-#: ``EXIT`` trap, or run text not seen here; such a line runs in a subshell
-_TAKES_OVER = re.compile(r"(?<![\w.-])(?:exit|exec|set|trap|eval|source)(?![\w.-])|(?<![\w./-])\.(?=\s|$)")
+#: what in a shell line could end the wrapper's shell or replace its process, or run text
+#: not seen here: these words, a ``.`` command, an expansion that exits when a variable is
+#: unset (``${X:?}``); such a line runs in a subshell
+_TAKES_OVER = re.compile(r"(?<![\w.-])(?:exit|exec|set|trap|eval|source)(?![\w.-])|(?<![\w./-])\.(?=\s|$)"
+                         r"|\$\{[^}]*\?")
 
 
 def isolated(line: str) -> bool:
     """Whether a user's shell line must run in a subshell of the wrapper: it mentions
-    ``exit``, ``exec``, ``set``, ``trap``, ``eval``, ``source`` or ``.`` as a word (also
-    inside quotes: a false alarm costs one fork)."""
+    ``exit``, ``exec``, ``set``, ``trap``, ``eval``, ``source`` or ``.`` as a word, or has a
+    ``${...?...}`` expansion (also inside quotes: a false alarm costs one fork)."""
     return _TAKES_OVER.search(line) is not None
 
 

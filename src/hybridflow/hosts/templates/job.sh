@@ -7,12 +7,8 @@ printf '%s %s\n' "$$hf_pid" ${token_q} > ${pidfile}
 export HF_WORKFLOW=${workflow_q} HF_JOB=${job_q} HF_ATTEMPT=${attempt} HF_TOKEN=${token_q} HF_RUN_DIR=${workdir} HF_WORKFLOW_DIR=${cwd}
 ${environment}
 ${activate}
-hf_end() {
-  builtin trap - EXIT
-  builtin printf '%s %s\n' "$$1" ${token_q} > ${exitfile}
-  ${footer}
-  builtin exit "$$1"
-}
-builtin trap 'hf_end "$$?"' EXIT
 ${payload} > ${logfile} 2>&1 < /dev/null 3>&-
-hf_end "$$?"
+hf_rc=$$?
+builtin printf '%s %s\n' "$$hf_rc" ${token_q} > ${exitfile}
+${footer}
+builtin exit "$$hf_rc"
