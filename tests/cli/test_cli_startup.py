@@ -91,3 +91,22 @@ def test_output_to_a_pipe_is_not_wrapped_at_80_columns(home: Path, write_workflo
                              "workflow", "run", str(path), "-q"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert result.stdout.count("\n") == 1 and names.replace(",", ", ") in result.stdout
+
+
+def test_a_sub_app_converts_only_the_command_it_runs() -> None:
+    """Typer's conversion of a command (signature, hints, options) is left for the one the
+    command line names; help still lists every command, in their order."""
+    from typer import _click as click
+
+    from hybridflow.cli import SUBAPPS
+
+    [workflow] = [sub for sub in SUBAPPS if sub.name == "workflow"]
+    group = workflow.load()
+    assert group is not None and not group.commands
+    ctx = click.Context(group)
+    names = group.list_commands(ctx)
+    assert names[:5] == ["add", "dependencies", "delete", "list", "run"] and "service" in names
+    run = group.get_command(ctx, "run")
+    assert run is not None and run.name == "run" and "--quiet" in {o for p in run.params for o in p.opts}
+    assert list(group.commands) == ["run"]
+    assert group.list_commands(ctx) == names
