@@ -176,9 +176,10 @@ class Bench:
 
     def run(self, driver: str, workflow: Path, dag: Path, jobs: int) -> Run:
         """One timed run in a fresh scratch folder, which is kept until the benchmark ends:
-        deleting a run's thousands of files slows the runs after it (bash's forks and the
-        jobs) on this machine (hflow's 1000-job chain went from 1.7 s to 3.2 s, and stayed there while
-        every run deleted its files), so no run pays for an earlier one's clean-up."""
+        deleting a run's thousands of files slows the runs after it on this machine (hflow's
+        1000-job chain went from 1.7 s to 3.2 s, and stayed there while every run deleted its
+        files: ext4 passes over recently deleted inodes for every file it creates), so no run
+        pays for an earlier one's clean-up."""
         scratch = Path(tempfile.mkdtemp(prefix=f"{driver}-", dir=self.workroot))
         env = dict(self.hflow_env if driver == "hflow" else self.base_env)
         if driver == "hflow":

@@ -115,3 +115,17 @@ def test_publish_and_call_a_workflow_from_the_cli(svc: tuple[LiveService, Path])
     assert json.loads(called.stdout)["values"] == {"total": "yo*2"}
     missing = hflow("service", "publish", "nothere.yaml")
     assert missing.returncode == 2 and "no workflow file 'nothere.yaml'" in missing.stderr
+
+
+def test_a_call_is_not_done_before_its_coordinator_is(admin: httpx.Client, svc: tuple[LiveService, Path]) -> None:
+    """A run's end is written before its coordinator lets go (here a notification hook
+    keeps it 2 s); until then the call is running, so a waiting client gets the outcome,
+    not an answer that says done without a result."""
+    folder = svc[1]
+    (folder / "slow-end.yaml").write_text(
+        "notify: {command: 'sleep 2', on: [workflow]}\n"
+        "workflow:\n  nodes:\n    total: {call: 'wfmod:total', kwargs: {greeting: hey, scale: 4}}\n")
+    published = admin.post(API, json={"workflow": str(folder / "slow-end.yaml"), "name": "slow-end"})
+    assert published.status_code in (200, 201), published.text
+    answer = admin.post(f"{API}/slow-end/calls", json={}, params={"wait": 60}).json()
+    assert answer["state"] == "done" and answer["result"] == {"values": {"total": "hey*4"}, "files": []}, answer

@@ -169,6 +169,8 @@ class Calls:
             progress = round(sum(j.progress for j in view.jobs.values()) / max(1, len(view.jobs)))
             finished = view.state in (WorkflowState.DONE, WorkflowState.FAILED, WorkflowState.CANCELED) \
                 and view.running_pid is None
+            if not finished and state not in ("waiting", "running"):
+                state = "running"  # its end is written, its coordinator not gone: no outcome yet
         if finished:
             with self._guard:
                 self._launched.pop(row.id, None)
