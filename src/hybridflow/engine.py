@@ -195,7 +195,7 @@ class Engine:
             self.run_state.ready(job)
         resume.reattach(self)
         self.readiness = Readiness(self.graph, self.run_state.state, self._host_key)
-        self.skip(self.readiness.recount(self.graph.nodes))
+        self.skip(self.readiness.first_skips)
 
     # -- one tick --------------------------------------------------------------------------
 

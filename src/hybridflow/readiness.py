@@ -40,7 +40,9 @@ class Readiness:
         self.by_host: dict[Hashable, dict[str, None]] = {}
         self.waiting: dict[str, int] = {}
         self.order: dict[str, int] = {}
-        self.recount(graph.nodes)
+        #: the skips the first count decided (a parent that did not succeed in an earlier
+        #: run), for the engine to apply as it starts
+        self.first_skips: list[Skip] = self.recount(graph.nodes)
 
     def recount(self, jobs: Iterable[str]) -> list[Skip]:
         """Recompute waiting counts and queue or skip ``jobs`` (at start, after a change)."""

@@ -269,3 +269,13 @@ def test_running_job_cannot_be_replaced_or_removed(home: Path, write_workflow) -
     thread.join()
     assert len(errors) == 2 and all("slow" in e and "running" in e for e in errors)
     assert wf.spec.jobs["slow"].exec == "sleep 2"
+
+
+def test_running_from_a_child_of_a_failed_job_skips_it_and_says_why(home: Path, write_workflow) -> None:
+    wf = Workflow.load(write_workflow("workflow:\n  nodes:\n    a: {exec: 'exit 3'}\n    b: {exec: 'true'}\n"
+                                      "    c: {exec: 'true'}\n  dependencies: ['a,b,c']\n"))
+    assert wf.run() is WorkflowState.FAILED
+    assert wf.run(from_jobs=["b"]) is WorkflowState.FAILED
+    jobs = wf.status().jobs
+    assert (jobs["b"].state, jobs["b"].message) == (JobState.SKIPPED, "upstream job 'a' failed")
+    assert jobs["c"].state is JobState.SKIPPED

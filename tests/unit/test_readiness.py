@@ -48,3 +48,13 @@ def test_recount_after_new_edge_holds_back_a_queued_job() -> None:
     ready.graph.add_edge("a", "b")
     ready.recount(["a", "b"])
     assert list(ready.ready) == ["a"] and ready.waiting["b"] == 1
+
+
+def test_the_first_count_returns_its_skips() -> None:
+    """A job whose parent failed in an earlier run (``run --from CHILD``) is skipped at the
+    start, and the engine is told so: the decision is not kept to itself."""
+    graph = dag.build({"a": None, "b": None, "c": None}, [("a", "b"), ("b", "c")])
+    states = {"a": JobState.FAILED, "b": JobState.READY, "c": JobState.READY}
+    ready = Readiness(graph, states.__getitem__, lambda job: "here")
+    assert sorted(ready.first_skips) == [("b", "upstream job 'a' failed"), ("c", "upstream job 'b' skipped")]
+    assert not ready.ready
