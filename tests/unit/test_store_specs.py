@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hybridflow.spec import JobSpec, WorkflowSpec
-from hybridflow.store.sqlite import Store
+from hybridflow.store.sqlite import PARSED_SPECS, Store
 
 
 def _spec(*jobs: str, options: dict[str, object] | None = None) -> WorkflowSpec:
@@ -32,3 +32,13 @@ def test_every_change_is_seen_by_the_same_store_and_by_another(tmp_path: Path) -
     other.delete("w")
     other.save(_spec("x"))  # the same name again, maybe the same row id
     assert list(store.spec("w").jobs) == ["x"]
+
+
+def test_a_long_lived_store_keeps_only_the_latest_specs(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    for i in range(PARSED_SPECS + 10):
+        store.save(WorkflowSpec(name=f"w{i}", jobs={"a": JobSpec("a", exec="true")}))
+        store.spec(f"w{i}")
+    assert len(store._parsed) == PARSED_SPECS
+    latest = store.spec(f"w{PARSED_SPECS + 9}")
+    assert store.spec(f"w{PARSED_SPECS + 9}") is latest

@@ -52,6 +52,8 @@ _THIS_RUN_ATTEMPT = (
     "AND jobs.state NOT IN ('ready', 'skipped') AND a.created >= COALESCE(w.t0, 0)"
 )
 
+#: how many workflows' parsed specs a store keeps (the most recently read ones)
+PARSED_SPECS = 32
 EVENT_SQL = "INSERT INTO events (workflow_id, job, ts, kind, state, progress, message) VALUES (?,?,?,?,?,?,?)"
 #: a job's progress after a move to these states
 _PROGRESS_AT = {JobState.SUBMITTED: 0, JobState.DONE: 100}
@@ -392,11 +394,11 @@ class Store:
         edges bumps ``generation`` in the same transaction, a workflow made again under a
         reused id has another ``created`` (a 1000-job view parses 1000 job specs: ~10 ms)."""
         key = (row["generation"], row["created"], row["spec"])
-        cached = self._parsed.get(row["id"])
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        spec = self._parse_spec(row)
-        self._parsed[row["id"]] = (key, spec)
+        cached = self._parsed.pop(row["id"], None)
+        spec = cached[1] if cached is not None and cached[0] == key else self._parse_spec(row)
+        self._parsed[row["id"]] = (key, spec)  # the most recent last
+        if len(self._parsed) > PARSED_SPECS:  # a long-lived store (the service's) reads many workflows
+            del self._parsed[next(iter(self._parsed))]
         return spec
 
     def _parse_spec(self, row: sqlite3.Row) -> WorkflowSpec:
