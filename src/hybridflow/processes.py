@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 #: how far two stamps of one process may differ (both are read with the same rule)
 TOLERANCE_S = 1.0
@@ -29,9 +28,15 @@ WALL_CLOCK_STAMP = 1e9
 def _since_boot(pid: int) -> float | None:
     """Linux: process start in seconds since boot (field 22 of ``/proc/PID/stat``)."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)  # not Path.read_text: a local host asks per attempt
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
+    try:
+        text = os.read(fd, 4096).decode("ascii", "replace")
+    except ProcessLookupError:  # it ended between the open and the read
+        return None
+    finally:
+        os.close(fd)
     fields = text.rpartition(")")[2].split()  # the command name may hold spaces and ')'
     return int(fields[19]) / os.sysconf("SC_CLK_TCK")
 

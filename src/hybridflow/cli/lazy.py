@@ -50,7 +50,7 @@ class LazyCommand:
         sub: typer.Typer = getattr(module, self.attribute)
         group = _group(sub)  # a group, as add_typer mounts it (no completion options)
         if self.command is not None:
-            return group.commands.get(self.command)  # its own name and help, as under the group
+            return group.get_command(click.Context(group), self.command)  # its own name and help, as under the group
         group.name = self.name
         group.help = self.help
         return group

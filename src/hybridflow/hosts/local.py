@@ -2,14 +2,16 @@
 
 Attempts are started by a :class:`~hybridflow.hosts.launcher.Launcher` (one long-lived
 ``bash`` forking a subshell per job, each in its own process group), so they survive the
-coordinator. The native id is the PID. Exits are noticed at once: the attempt itself
+coordinator. The native id is ``PID:STAMP``, STAMP being the start stamp of the process
+(:mod:`hybridflow.processes`). Exits are noticed at once: the attempt itself
 reports on the launcher's pipe after writing its exit file, and on Linux a pidfd also
 catches an attempt killed before it could; :meth:`Host.notify` then wakes the engine.
 Jobs run in the workflow's folder (as make and Snakemake do), so the user's files beside
 the workflow are theirs to use and their outputs land there. Logs, exit codes and PIDs are
 plain files in the run directory (:mod:`.attempt`); a restarted coordinator finds an
-attempt by its token in them, and re-attaches to a PID only if that process existed when
-the attempt's pid file was written (so PID reuse cannot fool it).
+attempt by its token in them, and re-attaches to a PID only if it is still the process
+that started (its stamp; for an attempt known only from its pid file, a process that
+existed when that file was written), so PID reuse cannot fool it, nor a stepped clock.
 
 An attempt that a pidfd watches runs until the pidfd fires; psutil (about 8 ms of a short
 run's start-up) is imported only when a process must be looked at: an attempt re-attached,
@@ -31,6 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import HostError
+from ..processes import same_process, start_stamp
 from ..states import JobState
 from . import wrapper
 from .attempt import AttemptFiles, parse_exit, parse_stamped
@@ -44,8 +47,17 @@ KILL_GRACE = 5.0
 
 
 def _pid(native_id: str | None) -> int | None:
-    """The PID in a native id (``PID``; older ids carried ``:start-time`` after it)."""
+    """The PID in a native id (``PID:STAMP``, or ``PID``)."""
     return int(native_id.partition(":")[0]) if native_id else None
+
+
+def _stamp(native_id: str | None) -> float | None:
+    """The start stamp in a native id (:mod:`hybridflow.processes`; older versions stored a
+    wall-clock start there, which :func:`~hybridflow.processes.same_process` reads too)."""
+    try:
+        return float(native_id.partition(":")[2]) if native_id and ":" in native_id else None
+    except ValueError:
+        return None
 
 
 def _group(pgid: int) -> list[int]:
@@ -119,7 +131,8 @@ class LocalHost(Host):
             self._launched.add(job.token)
             self._remember_outputs(job)
             self._watch(pid, job.token)
-            subs.append(self.submission(job, str(pid)))
+            stamp = start_stamp(pid)  # None: it has ended already (its exit file tells)
+            subs.append(self.submission(job, str(pid) if stamp is None else f"{pid}:{stamp:.2f}"))
         return subs
 
     def _wrapper(self, job: StagedJob) -> str:
@@ -180,7 +193,10 @@ class LocalHost(Host):
         pid_file = AttemptFiles(sub.workdir, sub.stem).pid
         if parse_stamped(read_stamped(pid_file), sub.token) != str(pid):
             return False
-        try:  # a process that reuses the PID was created after the attempt wrote its pid file
+        stamp = _stamp(sub.native_id)
+        if stamp is not None:  # taken when it started; a stepped clock moves neither it nor the check
+            return same_process(pid, stamp)
+        try:  # no stamp (found by its pid file): a process that reuses the PID was created after it was written
             return created <= os.stat(pid_file).st_mtime + 1.0
         except FileNotFoundError:
             return False
