@@ -32,3 +32,11 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def step_the_clock(monkeypatch, seconds: float) -> None:
+    """What psutil sees after the wall clock is stepped (Linux): the boot time moves by the step."""
+    import psutil._pslinux as pslinux
+
+    real = pslinux.boot_time
+    monkeypatch.setattr(pslinux, "boot_time", lambda: real() + seconds)

@@ -6,6 +6,9 @@ Contract:
   ``limits.max_bytes`` bytes as strict UTF-8 without NUL characters; every problem is one
   :class:`~hybridflow.errors.SpecError` line naming the file (a path with a NUL byte or
   over the OS's length limit included).
+- :func:`read_small` reads the first bytes of a small file the program itself writes
+  (an attempt's pid or exit file, ``/proc/PID/stat``) in one ``read``; None when it does
+  not exist (yet, or any more).
 - :func:`escaping_link` tells whether a path written *inside* a folder (relative, no
   ``..``) is a symbolic link, or lies under one, that leads out of that folder: a workflow
   folder must not smuggle in ``/etc/passwd`` as ``prep.sh``.
@@ -19,6 +22,21 @@ from pathlib import Path, PurePath
 
 from .errors import LimitError, SpecError
 from .limits import Limits
+
+
+def read_small(path: str, size: int = 256) -> str | None:
+    """Up to ``size`` bytes of ``path`` as text (undecodable bytes replaced); None when it is
+    missing. One open and one read: callers ask per attempt, on the engine's hot path."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        return os.read(fd, size).decode("utf-8", "replace")
+    except ProcessLookupError:  # a /proc file whose process ended after the open
+        return None
+    finally:
+        os.close(fd)
 
 
 def read_text(path: str | Path, *, limits: Limits, file: str | None = None) -> str:

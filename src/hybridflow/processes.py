@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .files import read_small
+
 #: how far two stamps of one process may differ (both are read with the same rule)
 TOLERANCE_S = 1.0
 #: a stamp above this is a wall-clock time (seconds since 1970), not seconds since boot
@@ -28,15 +30,11 @@ WALL_CLOCK_STAMP = 1e9
 def _since_boot(pid: int) -> float | None:
     """Linux: process start in seconds since boot (field 22 of ``/proc/PID/stat``)."""
     try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)  # not Path.read_text: a local host asks per attempt
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        text = read_small(f"/proc/{pid}/stat", 4096)  # a local host asks per attempt
+    except (ProcessLookupError, PermissionError):
         return None
-    try:
-        text = os.read(fd, 4096).decode("ascii", "replace")
-    except ProcessLookupError:  # it ended between the open and the read
+    if text is None:
         return None
-    finally:
-        os.close(fd)
     fields = text.rpartition(")")[2].split()  # the command name may hold spaces and ')'
     return int(fields[19]) / os.sysconf("SC_CLK_TCK")
 

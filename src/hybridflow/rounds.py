@@ -106,32 +106,31 @@ def coalesce(writes: Sequence[Write]) -> list[RowWrite]:
     out: list[RowWrite] = []
     at: dict[str, int] = {}  # job name or attempt token -> its place in out
     moved = {w.job for w in writes if isinstance(w, StateChange | ProgressChange)}
+
+    def row_of(job: str) -> int:
+        """The place of ``job``'s JobRow in out, made where its first write is."""
+        if job not in at:
+            at[job] = len(out)
+            out.append(JobRow(job))
+        return at[job]
+
     for write in writes:
         match write:
             case StateChange() | ProgressChange():
-                place = at.setdefault(write.job, len(out))
-                if place == len(out):
-                    out.append(JobRow(write.job, (write,)))
-                else:
-                    row = out[place]
-                    assert isinstance(row, JobRow)
-                    out[place] = replace(row, moves=(*row.moves, write))
+                row = out[place := row_of(write.job)]
+                assert isinstance(row, JobRow)
+                out[place] = replace(row, moves=(*row.moves, write))
             case FingerprintChange() if write.job in moved:
-                place = at.setdefault(write.job, len(out))
-                if place == len(out):
-                    out.append(JobRow(write.job, fingerprint=write.fingerprint))
-                else:
-                    row = out[place]
-                    assert isinstance(row, JobRow)
-                    out[place] = replace(row, fingerprint=write.fingerprint)
+                row = out[place := row_of(write.job)]
+                assert isinstance(row, JobRow)
+                out[place] = replace(row, fingerprint=write.fingerprint)
+            case AttemptChange() if write.token in at:
+                earlier = out[at[write.token]]
+                assert isinstance(earlier, AttemptChange)
+                out[at[write.token]] = _merged(earlier, write)
             case AttemptChange():
-                place = at.setdefault(write.token, len(out))
-                if place == len(out):
-                    out.append(write)
-                else:
-                    earlier = out[place]
-                    assert isinstance(earlier, AttemptChange)
-                    out[place] = _merged(earlier, write)
+                at[write.token] = len(out)
+                out.append(write)
             case RunEnd():
                 raise ValueError("coalesce: a round's RunEnd is applied on its own")
             case _:

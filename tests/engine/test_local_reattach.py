@@ -16,20 +16,14 @@ from hybridflow.hosts.local import LocalHost
 from hybridflow.spec import JobSpec
 from hybridflow.states import JobState
 
+from support import step_the_clock
+
 
 def _job(tmp_path: Path, command: str) -> StagedJob:
     run = tmp_path / "run"
     run.mkdir(exist_ok=True)
     token = f"hf-t-{time.time_ns()}"
     return StagedJob("wf", "long", 1, token, JobSpec("long", exec=command), str(run), "long", tmp_path)
-
-
-def _step_the_clock(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """What psutil sees after the wall clock is stepped: the boot time moves by the step."""
-    import psutil._pslinux as pslinux
-
-    real = pslinux.boot_time
-    monkeypatch.setattr(pslinux, "boot_time", lambda: real() + seconds)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux stamp")
@@ -42,7 +36,7 @@ def test_a_running_attempt_is_found_again_after_the_clock_was_stepped(tmp_path: 
         assert pid.isdigit() and float(stamp) > 0
         await first.close()  # the coordinator goes; the attempt runs on
         second = LocalHost(HostConfig())  # the next coordinator did not start it
-        _step_the_clock(monkeypatch, 3600.0)
+        step_the_clock(monkeypatch, 3600.0)
         try:
             assert (await second.poll([sub]))[sub.token].state is JobState.RUNNING
             impostor = dataclasses.replace(sub, native_id=f"{pid}:{float(stamp) + 60:.2f}")  # another process's start

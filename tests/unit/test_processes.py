@@ -11,6 +11,8 @@ import pytest
 from hybridflow import processes
 from hybridflow.processes import same_process, start_stamp
 
+from support import step_the_clock
+
 
 @pytest.fixture
 def sleeper():
@@ -20,19 +22,11 @@ def sleeper():
     proc.wait()
 
 
-def _step_the_clock(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """What psutil sees after the wall clock is stepped: the boot time moves by the step."""
-    import psutil._pslinux as pslinux
-
-    real = pslinux.boot_time
-    monkeypatch.setattr(pslinux, "boot_time", lambda: real() + seconds)
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux stamp")
 def test_a_live_holder_stays_alive_when_the_clock_is_stepped(sleeper, monkeypatch: pytest.MonkeyPatch) -> None:
     stamp = start_stamp(sleeper.pid)
     old_rule = psutil.Process(sleeper.pid).create_time()
-    _step_the_clock(monkeypatch, 3600.0)
+    step_the_clock(monkeypatch, 3600.0)
     assert abs(psutil.Process(sleeper.pid).create_time() - old_rule) > 3000  # psutil's value moved
     assert same_process(sleeper.pid, stamp)
     assert start_stamp(sleeper.pid) == stamp
@@ -88,7 +82,7 @@ def test_a_coordinator_lock_is_not_taken_after_a_clock_step(tmp_path, monkeypatc
                                str(tmp_path / "db")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        _step_the_clock(monkeypatch, 3600.0)
+        step_the_clock(monkeypatch, 3600.0)
         with pytest.raises(LockedError, match=f"process {holder.pid}"):
             store.acquire("w")
     finally:

@@ -64,11 +64,11 @@ class LazyGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: name -> conversion, in registration order (kept once converted: the order of help)
         self.pending: dict[str, Callable[[], click.Command]] = {}
-        self.order: list[str] = []  # the pending ones' names, as registered (kept once converted)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        later = list(dict.fromkeys([*self.order, *self.lazy]))
+        later = list(dict.fromkeys([*self.pending, *self.lazy]))
         return [*(name for name in super().list_commands(ctx) if name not in later), *later]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -76,7 +76,7 @@ class LazyGroup(TyperGroup):
         if command is not None:
             return command
         if cmd_name in self.pending:
-            command = self.pending.pop(cmd_name)()
+            command = self.pending[cmd_name]()
         elif cmd_name in self.lazy:
             command = self.lazy[cmd_name].load()
         if command is not None:
@@ -97,7 +97,6 @@ def _group(sub: typer.Typer) -> TyperGroup:
     for info in sub.registered_commands:
         assert info.callback is not None
         name = info.name or typer.main.get_command_name(info.callback.__name__)
-        group.order.append(name)
         group.pending[name] = functools.partial(typer.main.get_command_from_info, info,
                                                 pretty_exceptions_short=sub.pretty_exceptions_short,
                                                 rich_markup_mode=sub.rich_markup_mode)

@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import HostError
+from ..files import read_small
 from ..processes import same_process, start_stamp
 from ..states import JobState
 from . import wrapper
@@ -76,14 +77,7 @@ def _group(pgid: int) -> list[int]:
 
 def read_stamped(path: str) -> str:
     """The text of a small attempt file, empty when it does not exist (yet)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return ""
-    try:
-        return os.read(fd, 256).decode("utf-8", "replace")
-    finally:
-        os.close(fd)
+    return read_small(path) or ""
 
 
 class LocalHost(Host):
